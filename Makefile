@@ -1,0 +1,53 @@
+# CALPAE — commandes de développement. Voir README.md.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export DEBUG ?= 1
+
+.PHONY: run install migrate demo serve test test-fast lint format smoke clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --no-input
+
+demo: migrate
+	$(BIN)/python manage.py load_demo --reset-passwords
+
+## make run: installe, migre, charge les données de démonstration et sert http://127.0.0.1:$(PORT)
+run: demo
+	@echo "CALPAE : http://127.0.0.1:$(PORT)/ (Ctrl+C pour arrêter)"
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+serve: install
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+## make test: toute la suite (SQLite par défaut, PostgreSQL si DATABASE_URL est défini)
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py check --fail-level WARNING
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## make smoke: « make run » depuis un clone neuf doit répondre en moins d'une minute
+smoke:
+	bash .ci/smoke-run
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,258 @@
+"""Fiches-actions, their yearly versions, budgets and narrative.
+
+An action keeps one identity across years (``Action``) while its number, title, thème and block
+change every year (``ActionYear``): "ex-fiche 8" of 2022 is 5.4 in 2023 (CALPAE.md §4.3).
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from actions.choices import ActionStatus, BudgetKind, Funder
+from calpae.fields import MoneyField
+from conventions.choices import Block
+from conventions.models import ConventionYear, Department, Programme, Theme
+
+
+class ActionQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(department__in=Department.objects.for_user(user))
+
+
+class Action(models.Model):
+    """Fiche-action: the stable identity of an action of a Département across years."""
+
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="actions", verbose_name="département"
+    )
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="actions", verbose_name="programme"
+    )
+    code = models.SlugField(
+        "identifiant", max_length=80, help_text="Identifiant stable, indépendant des numéros."
+    )
+    name = models.CharField("nom usuel", max_length=200)
+
+    history = HistoricalRecords()
+    objects = ActionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["department", "name"]
+        verbose_name = "fiche-action"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "programme", "code"], name="action_unique_code"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ActionYearQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(action__department__in=Department.objects.for_user(user))
+
+
+class ActionYear(models.Model):
+    """Fiche-action pour un exercice: numéro, intitulé, thème, bloc et récit de l'année."""
+
+    action = models.ForeignKey(
+        Action, on_delete=models.CASCADE, related_name="years", verbose_name="fiche-action"
+    )
+    convention_year = models.ForeignKey(
+        ConventionYear,
+        on_delete=models.CASCADE,
+        related_name="action_years",
+        verbose_name="exercice",
+    )
+    theme = models.ForeignKey(
+        Theme, on_delete=models.PROTECT, related_name="action_years", verbose_name="thème"
+    )
+    block = models.CharField(
+        "bloc",
+        max_length=20,
+        choices=Block.choices,
+        help_text="Classement de la convention ; il peut différer du bloc du thème.",
+    )
+    number = models.CharField(
+        "fiche action n°", max_length=20, help_text="Numéro de l'année, par exemple « 5.4 »."
+    )
+    sequence_number = models.CharField(
+        "numéro de fiche", max_length=20, blank=True, help_text="« FICHE 8 » : 8."
+    )
+    title = models.CharField("intitulé", max_length=500)
+    previous_reference = models.CharField(
+        "référence antérieure", max_length=100, blank=True, help_text="Par exemple « ex-fiche 8 »."
+    )
+    status = models.CharField(
+        "statut", max_length=20, choices=ActionStatus.choices, default=ActionStatus.ACTIVE
+    )
+    description = models.TextField("description de l'action", blank=True)
+    start_date = models.DateField("date de mise en place", null=True, blank=True)
+    start_date_text = models.CharField("date de mise en place (texte)", max_length=300, blank=True)
+    duration = models.CharField("durée de l'action", max_length=300, blank=True)
+    partners = models.TextField("partenaires et co-financeurs", blank=True)
+    objectives = models.TextField("objectifs", blank=True)
+    fapi_funded = models.BooleanField(
+        "action déjà financée au titre du FAPI", null=True, blank=True
+    )
+    execution_review = models.TextField("bilan d'exécution", blank=True)
+    outlook = models.TextField("perspectives", blank=True)
+
+    history = HistoricalRecords()
+    objects = ActionYearQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["convention_year", "number"]
+        verbose_name = "fiche-action de l'exercice"
+        verbose_name_plural = "fiches-actions de l'exercice"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["convention_year", "number"], name="action_year_unique_number"
+            ),
+            models.UniqueConstraint(
+                fields=["convention_year", "action"], name="action_year_unique_action"
+            ),
+            models.CheckConstraint(condition=~Q(number=""), name="action_year_number_required"),
+            models.CheckConstraint(
+                condition=Q(block__in=Block.values), name="action_year_block_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ActionStatus.values), name="action_year_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    def clean(self):
+        errors = {}
+        convention = self.convention_year.convention
+        if self.action.department_id != convention.department_id:
+            errors["action"] = (
+                "La fiche-action appartient à un autre Département que la convention."
+            )
+        if self.theme.programme_id != convention.programme_id:
+            errors["theme"] = "Le thème n'appartient pas au programme de la convention."
+        if errors:
+            raise ValidationError(errors)
+
+
+def _non_negative(field: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0}),
+        name=f"budget_{field}_non_negative",
+        violation_error_message="Les montants ne peuvent pas être négatifs.",
+    )
+
+
+EXECUTION_ONLY_FIELDS = ("realised", "carry_over_state", "carry_over_cd")
+
+
+class Budget(models.Model):
+    """Budget d'une fiche-action pour un exercice, prévisionnel ou exécuté.
+
+    Columns of the official tables (CALPAE.md §5): A = ``state_new``, B = ``state_carried_over``,
+    C = ``cd_new``, D = ``cd_carried_over``, E = the sum of ``other_fundings``; F = A+B+C+D+E is
+    computed, never stored. ``None`` is an empty cell, distinct from a written 0,00 €.
+    """
+
+    action_year = models.ForeignKey(
+        ActionYear, on_delete=models.CASCADE, related_name="budgets", verbose_name="fiche-action"
+    )
+    kind = models.CharField("nature", max_length=20, choices=BudgetKind.choices)
+    state_new = MoneyField("A — crédits État de l'année", null=True, blank=True)
+    state_carried_over = MoneyField("B — crédits État N-1 reportés", null=True, blank=True)
+    cd_new = MoneyField("C — crédits CD de l'année", null=True, blank=True)
+    valorisation = MoneyField("dont valorisation CD", null=True, blank=True)
+    cd_carried_over = MoneyField("D — crédits CD N-1 reportés", null=True, blank=True)
+    declared_total = MoneyField(
+        "budget global déclaré",
+        null=True,
+        blank=True,
+        help_text="Budget global imprimé ou saisi, comparé à A+B+C+D+E.",
+    )
+    realised = MoneyField("montant total réalisé au 31/12", null=True, blank=True)
+    carry_over_state = MoneyField("montant à reporter en N+1 — part État", null=True, blank=True)
+    carry_over_cd = MoneyField("montant à reporter en N+1 — part CD", null=True, blank=True)
+    comment = models.TextField("commentaire", blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["action_year", "kind"]
+        verbose_name = "budget"
+        constraints = [
+            models.UniqueConstraint(fields=["action_year", "kind"], name="budget_unique_kind"),
+            models.CheckConstraint(
+                condition=Q(kind__in=BudgetKind.values), name="budget_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=BudgetKind.EXECUTED)
+                | Q(
+                    realised__isnull=True, carry_over_state__isnull=True, carry_over_cd__isnull=True
+                ),
+                name="budget_planned_has_no_execution",
+                violation_error_message=(
+                    "Un budget prévisionnel ne comporte ni réalisé ni montant à reporter."
+                ),
+            ),
+            *(
+                _non_negative(field)
+                for field in (
+                    "state_new",
+                    "state_carried_over",
+                    "cd_new",
+                    "valorisation",
+                    "cd_carried_over",
+                    "declared_total",
+                    "realised",
+                    "carry_over_state",
+                    "carry_over_cd",
+                )
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.action_year}"
+
+
+class OtherFunding(models.Model):
+    """Participation d'un autre financeur (FSE, FSE+, REACT-EU…) — colonne E."""
+
+    budget = models.ForeignKey(
+        Budget, on_delete=models.CASCADE, related_name="other_fundings", verbose_name="budget"
+    )
+    funder = models.CharField("financeur", max_length=20, choices=Funder.choices)
+    funder_name = models.CharField(
+        "nom du financeur", max_length=200, blank=True, help_text="Obligatoire pour « Autre »."
+    )
+    amount = MoneyField("montant")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["budget", "funder", "funder_name"]
+        verbose_name = "autre financeur"
+        verbose_name_plural = "autres financeurs"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "funder", "funder_name"], name="other_funding_unique_funder"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="other_funding_amount_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(funder__in=Funder.values), name="other_funding_funder_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(funder=Funder.OTHER) | ~Q(funder_name=""),
+                name="other_funding_other_is_named",
+                violation_error_message="Indiquez le nom du financeur.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.funder_name or self.get_funder_display()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CalpaeConfig(AppConfig):
+    name = "calpae"
+    verbose_name = "CALPAE"

@@ -1,0 +1,13 @@
+from decimal import Decimal
+
+from django import template
+
+from reports.formatting import format_euros
+
+register = template.Library()
+
+
+@register.filter
+def euros(value: Decimal | None) -> str:
+    """``1234.5`` → ``1 234,50 €``; an empty cell stays empty."""
+    return format_euros(value)

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from calpae import views
+
+admin.site.site_header = "CALPAE — administration"
+admin.site.site_title = "CALPAE"
+admin.site.index_title = "Conventions, actions, indicateurs"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("connexion/", auth_views.LoginView.as_view(), name="login"),
+    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("sante/", views.health, name="health"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,833 @@
+"""The official financial tables, computed from plain data.
+
+This module imports nothing from Django: it takes frozen dataclasses and returns frozen
+dataclasses, with ``Decimal`` amounts, so that the web page, the PDF and the XLSX all read the
+same computed object and can never disagree (CALPAE.md §5).
+
+- :func:`build_execution_table`: *Tableau financier récapitulatif — exécution N* (§5.1);
+- :func:`build_planned_table`: *Tableau financier récapitulatif prévisionnel N* (§5.2);
+- both return the reconciliation findings a reviewer would raise (§9.1).
+
+``None`` is an empty cell, distinct from a printed ``0,00 €``: action rows keep the cells as
+entered, sub-total and total rows print every amount column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from reports.formatting import format_euros
+
+ZERO = Decimal("0.00")
+
+
+class Block(StrEnum):
+    SOCLE = "socle"
+    INITIATIVE = "initiative"
+
+
+class TableKind(StrEnum):
+    EXECUTION = "execution"
+    PLANNED = "planned"
+
+
+class RowKind(StrEnum):
+    ACTION = "action"
+    PLACEHOLDER = "placeholder"
+    THEME_SUBTOTAL = "theme_subtotal"
+    BLOCK_SUBTOTAL = "block_subtotal"
+    GRAND_TOTAL = "grand_total"
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # arithmetic that cannot be right
+    WARNING = "warning"  # a rule of the convention, which a written explanation may justify
+
+
+class Rule(StrEnum):
+    F_FORMULA = "f_formula"
+    STATE_TOTAL = "state_total"
+    REALISED_OVER_BUDGET = "realised_over_budget"
+    CARRY_OVER_BALANCE = "carry_over_balance"
+    CARRY_OVER_STATE_EXCEEDS = "carry_over_state_exceeds"
+    CARRY_OVER_CD_EXCEEDS = "carry_over_cd_exceeds"
+    PARITY_ACTION = "parity_action"
+    PARITY_TOTAL = "parity_total"
+    ENVELOPE_EXCEEDED = "envelope_exceeded"
+    CARRY_OVER_MISMATCH = "carry_over_mismatch"
+    CARRY_OVER_TOTAL_MISMATCH = "carry_over_total_mismatch"
+    PRINTED_MISMATCH = "printed_mismatch"
+
+
+RULE_LABELS: Mapping[Rule, str] = {
+    Rule.F_FORMULA: "F = A+B+C+D+E",
+    Rule.STATE_TOTAL: "Total A = crédit État notifié",
+    Rule.REALISED_OVER_BUDGET: "Réalisé ≤ budget global",
+    Rule.CARRY_OVER_BALANCE: "Reports = budget global − réalisé",
+    Rule.CARRY_OVER_STATE_EXCEEDS: "Report part État ≤ crédits État (A+B)",
+    Rule.CARRY_OVER_CD_EXCEEDS: "Report part CD ≤ crédits CD (C+D)",
+    Rule.PARITY_ACTION: "Parité : crédits CD ≥ crédits État (par action)",
+    Rule.PARITY_TOTAL: "Parité : crédits CD ≥ crédits État (total)",
+    Rule.ENVELOPE_EXCEEDED: "Crédits État ≤ enveloppe notifiée du thème",
+    Rule.CARRY_OVER_MISMATCH: "Reports N-1 = montants à reporter de l'année précédente",
+    Rule.CARRY_OVER_TOTAL_MISMATCH: "Total des reports = total à reporter de l'année précédente",
+    Rule.PRINTED_MISMATCH: "Montant imprimé = montant recalculé",
+}
+
+
+# --- Input -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableHeading:
+    """What the title block of a table names."""
+
+    year: int
+    department_code: str
+    department_of_name: str  # "de Seine-et-Marne", "de l'Allier"
+    region_name: str
+
+
+@dataclass(frozen=True)
+class ThemeInput:
+    """A thème as laid out in the year's table (position, printed label, Chorus cell)."""
+
+    key: str
+    label: str
+    block: Block
+    position: int
+    chorus: str = ""
+    placeholders: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """The budget of one action for one year, prévisionnel or exécuté.
+
+    A = ``state_new``, B = ``state_carried_over``, C = ``cd_new``, D = ``cd_carried_over``,
+    E = ``other_funding``.
+    """
+
+    action_key: str
+    theme_key: str
+    number: str
+    title: str
+    state_new: Decimal | None = None
+    state_carried_over: Decimal | None = None
+    cd_new: Decimal | None = None
+    valorisation: Decimal | None = None
+    cd_carried_over: Decimal | None = None
+    other_funding: Decimal | None = None
+    declared_total: Decimal | None = None
+    realised: Decimal | None = None
+    carry_over_state: Decimal | None = None
+    carry_over_cd: Decimal | None = None
+    comment: str = ""
+
+    @property
+    def total(self) -> Decimal:
+        """F = A+B+C+D+E, an empty cell counting as zero."""
+        return _sum(
+            (
+                self.state_new,
+                self.state_carried_over,
+                self.cd_new,
+                self.cd_carried_over,
+                self.other_funding,
+            )
+        )
+
+    @property
+    def state_available(self) -> Decimal:
+        return _sum((self.state_new, self.state_carried_over))
+
+    @property
+    def cd_available(self) -> Decimal:
+        return _sum((self.cd_new, self.cd_carried_over))
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """An envelope of State credits covering one or more thèmes."""
+
+    theme_keys: frozenset[str]
+    amount: Decimal
+    label: str
+
+
+# --- Output ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    letter: str | None
+    header: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A reconciliation finding, as a reviewer would write it (in French)."""
+
+    rule: Rule
+    severity: Severity
+    message: str
+    action_key: str | None = None
+    action_number: str | None = None
+    column: str | None = None
+    expected: Decimal | None = None
+    actual: Decimal | None = None
+
+    @property
+    def rule_label(self) -> str:
+        return RULE_LABELS[self.rule]
+
+
+@dataclass(frozen=True)
+class TableRow:
+    kind: RowKind
+    block: Block | None
+    theme_key: str | None
+    theme_label: str
+    chorus: str
+    number: str
+    title: str
+    amounts: Mapping[str, Decimal | None]
+    comment: str = ""
+    action_key: str | None = None
+
+    @property
+    def is_total(self) -> bool:
+        return self.kind in (RowKind.THEME_SUBTOTAL, RowKind.BLOCK_SUBTOTAL, RowKind.GRAND_TOTAL)
+
+
+@dataclass(frozen=True)
+class FinancialTable:
+    kind: TableKind
+    year: int
+    title_lines: tuple[str, ...]
+    columns: tuple[Column, ...]
+    rows: tuple[TableRow, ...]
+    findings: tuple[Finding, ...] = field(default=())
+
+    @property
+    def amount_keys(self) -> tuple[str, ...]:
+        return tuple(column.key for column in self.columns)
+
+    @property
+    def grand_total(self) -> TableRow:
+        return self.rows[-1]
+
+    def rows_of_kind(self, kind: RowKind) -> tuple[TableRow, ...]:
+        return tuple(row for row in self.rows if row.kind == kind)
+
+
+# --- Columns and labels --------------------------------------------------------------------
+
+TEXT_HEADERS = {
+    "theme": "Thème de la contractualisation",
+    "chorus": "Imputation chorus (code chorus - description longue)",
+    "number": "Fiche action N°",
+    "title": "Intitulé de l'action",
+    "comment": "Commentaire",
+}
+TITLE_SUBCAPTION_EXECUTION = "une ligne par action financée"
+
+THEME_SUBTOTAL_LABEL = "Sous total"
+GRAND_TOTAL_LABEL = "TOTAUX FINANCIERS"
+BLOCK_SUBTOTAL_LABELS = {
+    (TableKind.EXECUTION, Block.SOCLE): "Sous-total engagements de mesures socle",
+    (TableKind.PLANNED, Block.SOCLE): "Sous-total engagements des mesures socle",
+    (TableKind.EXECUTION, Block.INITIATIVE): "Sous total engagements à l'initiative du département",
+    (TableKind.PLANNED, Block.INITIATIVE): "Sous total engagements à l'initiative du département",
+}
+CONVENTION_TITLE = "CONVENTION D'APPUI À LA LUTTE CONTRE LA PAUVRETÉ ET D'ACCÈS À L'EMPLOI"
+
+
+def execution_columns(year: int) -> tuple[Column, ...]:
+    """Amount columns of the execution table, headers verbatim (CALPAE.md §5.1)."""
+    previous, before = year - 1, year - 2
+    return (
+        Column("A", "A", f"A Crédits Etats versés en {year}"),
+        Column(
+            "B",
+            "B",
+            f"B Crédits Etat {previous} (le cas échéant {before}) reportés sur {year} "
+            "(le cas échéant)",
+        ),
+        Column("C", "C", f"C Crédits CD affectés en {year}"),
+        Column(
+            "D",
+            "D",
+            f"D Crédits CD {previous} (le cas échéant {before}) reprogrammés sur {year} "
+            "(le cas échéant)",
+        ),
+        Column("E", "E", "E Participation d'autres financeurs le cas échéant"),
+        Column("F", "F", f"F Budget global de l'action prévu en {year} A+B+C+D+E"),
+        Column("realised", None, f"Montant total réalisé au 31/12/{year}"),
+        Column("valorisation", None, "Dont valorisation de dépenses du CD"),
+        Column("carry_over_state", None, f"Montant à reporter en {year + 1} - Part Etat"),
+        Column("carry_over_cd", None, f"Montant à reporter en {year + 1} - Part CD"),
+    )
+
+
+def planned_columns(year: int) -> tuple[Column, ...]:
+    """Amount columns of the prévisionnel table, headers verbatim (CALPAE.md §5.2)."""
+    previous = year - 1
+    return (
+        Column(
+            "A",
+            "A",
+            f"A Participation État notifiée pour la convention {year} "
+            f"(nouveaux crédits Etat {year})",
+        ),
+        Column("B", "B", f"B Crédits Etat {previous} reportés sur {year} (le cas échéant)"),
+        Column("C", "C", f"C Crédits CD affectés pour la convention {year}"),
+        Column("valorisation", None, "Dont valorisation CD"),
+        Column("D", "D", f"D Crédits CD {previous} reportés sur {year} (le cas échéant)"),
+        Column("E", "E", "E Participation d'autres financeurs le cas échéant"),
+        Column("F", "F", f"F Budget global de l'action prévu en {year} (A+B+C+D+E)"),
+    )
+
+
+def title_lines(kind: TableKind, heading: TableHeading) -> tuple[str, ...]:
+    convention = (
+        f"{CONVENTION_TITLE} - Région {heading.region_name} - "
+        f"Département {heading.department_of_name} ({heading.department_code})"
+    )
+    if kind == TableKind.EXECUTION:
+        return (
+            "TABLEAU FINANCIER RECAPITULATIF",
+            convention,
+            f"Exécution budgétaire {heading.year}",
+        )
+    return (
+        "TABLEAU FINANCIER RECAPITULATIF PREVISIONNEL",
+        convention,
+        f"Prévisionnel Année {heading.year}",
+    )
+
+
+def printed_title(*, title: str, sequence_number: str = "") -> str:
+    """The "Intitulé de l'action" cell: "Fiche 12 : Structurer…" when the fiche has a number."""
+    return f"Fiche {sequence_number} : {title}" if sequence_number else title
+
+
+def number_sort_key(number: str) -> tuple:
+    """Natural order of fiche numbers: 5.2 < 5.10 < 6.1; "2.1." sorts as 2.1."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in re.split(r"[.\s]+", number.strip())
+        if part
+    )
+
+
+# --- Computation -------------------------------------------------------------------------------
+
+
+def _sum(values: Iterable[Decimal | None]) -> Decimal:
+    return sum((value for value in values if value is not None), ZERO)
+
+
+def _line_amounts(kind: TableKind, line: BudgetLine) -> dict[str, Decimal | None]:
+    amounts: dict[str, Decimal | None] = {
+        "A": line.state_new,
+        "B": line.state_carried_over,
+        "C": line.cd_new,
+        "valorisation": line.valorisation,
+        "D": line.cd_carried_over,
+        "E": line.other_funding,
+        "F": line.total,
+    }
+    if kind == TableKind.EXECUTION:
+        amounts |= {
+            "realised": line.realised,
+            "carry_over_state": line.carry_over_state,
+            "carry_over_cd": line.carry_over_cd,
+        }
+    return amounts
+
+
+def _total_row(
+    *,
+    kind: RowKind,
+    label: str,
+    block: Block | None,
+    theme: ThemeInput | None,
+    keys: Sequence[str],
+    rows: Sequence[TableRow],
+) -> TableRow:
+    return TableRow(
+        kind=kind,
+        block=block,
+        theme_key=theme.key if theme else None,
+        theme_label=theme.label if theme else "",
+        chorus=theme.chorus if theme else "",
+        number="",
+        title=label,
+        amounts={key: _sum(row.amounts[key] for row in rows) for key in keys},
+    )
+
+
+def _sorted_themes(themes: Iterable[ThemeInput]) -> list[ThemeInput]:
+    block_order = {Block.SOCLE: 0, Block.INITIATIVE: 1}
+    return sorted(themes, key=lambda t: (block_order[t.block], t.position, t.key))
+
+
+def _sorted_lines(lines: Iterable[BudgetLine]) -> list[BudgetLine]:
+    return sorted(lines, key=lambda line: (number_sort_key(line.number), line.action_key))
+
+
+def _build_rows(
+    kind: TableKind,
+    columns: Sequence[Column],
+    themes: Sequence[ThemeInput],
+    lines: Sequence[BudgetLine],
+) -> tuple[TableRow, ...]:
+    keys = [column.key for column in columns]
+    theme_keys = {theme.key for theme in themes}
+    if len(theme_keys) != len(themes):
+        raise ValueError("Un thème figure deux fois dans le tableau.")
+    unknown = sorted({line.theme_key for line in lines} - theme_keys)
+    if unknown:
+        raise ValueError(f"Thème absent du tableau de l'exercice : {', '.join(unknown)}.")
+
+    lines_by_theme: dict[str, list[BudgetLine]] = {}
+    for line in _sorted_lines(lines):
+        lines_by_theme.setdefault(line.theme_key, []).append(line)
+
+    ordered = _sorted_themes(themes)
+    rows: list[TableRow] = []
+    block_totals: list[TableRow] = []
+    for block in (Block.SOCLE, Block.INITIATIVE):
+        block_themes = [theme for theme in ordered if theme.block == block]
+        if not block_themes:
+            continue
+        # The initiative block prints no sub-total per thème when it has a single thème.
+        theme_subtotals = block == Block.SOCLE or len(block_themes) > 1
+        block_subtotals: list[TableRow] = []
+        block_action_rows: list[TableRow] = []
+        for theme in block_themes:
+            action_rows = [
+                TableRow(
+                    kind=RowKind.ACTION,
+                    block=block,
+                    theme_key=theme.key,
+                    theme_label=theme.label,
+                    chorus=theme.chorus,
+                    number=line.number,
+                    title=line.title,
+                    amounts={key: _line_amounts(kind, line)[key] for key in keys},
+                    comment=line.comment,
+                    action_key=line.action_key,
+                )
+                for line in lines_by_theme.get(theme.key, [])
+            ]
+            if not action_rows:
+                rows.extend(
+                    TableRow(
+                        kind=RowKind.PLACEHOLDER,
+                        block=block,
+                        theme_key=theme.key,
+                        theme_label=theme.label,
+                        chorus=theme.chorus,
+                        number=number,
+                        title=title,
+                        amounts={key: None for key in keys},
+                    )
+                    for number, title in theme.placeholders
+                )
+            rows.extend(action_rows)
+            block_action_rows.extend(action_rows)
+            if theme_subtotals:
+                subtotal = _total_row(
+                    kind=RowKind.THEME_SUBTOTAL,
+                    label=THEME_SUBTOTAL_LABEL,
+                    block=block,
+                    theme=theme,
+                    keys=keys,
+                    rows=action_rows,
+                )
+                rows.append(subtotal)
+                block_subtotals.append(subtotal)
+        block_total = _total_row(
+            kind=RowKind.BLOCK_SUBTOTAL,
+            label=BLOCK_SUBTOTAL_LABELS[(kind, block)],
+            block=block,
+            theme=None,
+            keys=keys,
+            rows=block_subtotals if theme_subtotals else block_action_rows,
+        )
+        rows.append(block_total)
+        block_totals.append(block_total)
+    rows.append(
+        _total_row(
+            kind=RowKind.GRAND_TOTAL,
+            label=GRAND_TOTAL_LABEL,
+            block=None,
+            theme=None,
+            keys=keys,
+            rows=block_totals,
+        )
+    )
+    return tuple(rows)
+
+
+def build_execution_table(
+    *,
+    heading: TableHeading,
+    themes: Sequence[ThemeInput],
+    lines: Sequence[BudgetLine],
+    state_credit: Decimal | None = None,
+    envelopes: Sequence[Envelope] = (),
+    previous_lines: Sequence[BudgetLine] | None = None,
+    next_planned_lines: Sequence[BudgetLine] | None = None,
+) -> FinancialTable:
+    """Tableau financier récapitulatif — exécution of ``heading.year``.
+
+    ``previous_lines`` are the executed budgets of N-1 (their "à reporter" must equal B and D of
+    N); ``next_planned_lines`` the prévisionnel of N+1 (its B and D must equal the "à reporter"
+    of N). Either may be ``None`` when that year is not in the application.
+    """
+    kind = TableKind.EXECUTION
+    columns = execution_columns(heading.year)
+    rows = _build_rows(kind, columns, themes, lines)
+    findings = [
+        *_line_findings(lines, execution=True),
+        *_state_total_findings(kind, heading.year, rows[-1], state_credit),
+        *_parity_findings(lines, rows[-1]),
+        *_envelope_findings(lines, envelopes),
+    ]
+    if previous_lines is not None:
+        findings += carry_over_findings(
+            previous_year=heading.year - 1,
+            previous=previous_lines,
+            current_year=heading.year,
+            current=lines,
+        )
+    if next_planned_lines is not None:
+        findings += carry_over_findings(
+            previous_year=heading.year,
+            previous=lines,
+            current_year=heading.year + 1,
+            current=next_planned_lines,
+        )
+    return FinancialTable(
+        kind=kind,
+        year=heading.year,
+        title_lines=title_lines(kind, heading),
+        columns=columns,
+        rows=rows,
+        findings=tuple(findings),
+    )
+
+
+def build_planned_table(
+    *,
+    heading: TableHeading,
+    themes: Sequence[ThemeInput],
+    lines: Sequence[BudgetLine],
+    state_credit: Decimal | None = None,
+    envelopes: Sequence[Envelope] = (),
+    previous_lines: Sequence[BudgetLine] | None = None,
+) -> FinancialTable:
+    """Tableau financier récapitulatif prévisionnel of ``heading.year``.
+
+    ``previous_lines`` are the executed budgets of N-1, whose "à reporter" amounts must equal
+    B and D of this table.
+    """
+    kind = TableKind.PLANNED
+    columns = planned_columns(heading.year)
+    rows = _build_rows(kind, columns, themes, lines)
+    findings = [
+        *_line_findings(lines, execution=False),
+        *_state_total_findings(kind, heading.year, rows[-1], state_credit),
+        *_parity_findings(lines, rows[-1]),
+        *_envelope_findings(lines, envelopes),
+    ]
+    if previous_lines is not None:
+        findings += carry_over_findings(
+            previous_year=heading.year - 1,
+            previous=previous_lines,
+            current_year=heading.year,
+            current=lines,
+        )
+    return FinancialTable(
+        kind=kind,
+        year=heading.year,
+        title_lines=title_lines(kind, heading),
+        columns=columns,
+        rows=rows,
+        findings=tuple(findings),
+    )
+
+
+# --- Findings ------------------------------------------------------------------------------
+
+
+def _euros(value: Decimal | None) -> str:
+    return format_euros(value if value is not None else ZERO)
+
+
+def _fiche(line: BudgetLine) -> str:
+    return f"Fiche {line.number}"
+
+
+def _line_findings(lines: Sequence[BudgetLine], *, execution: bool) -> list[Finding]:
+    findings: list[Finding] = []
+    for line in _sorted_lines(lines):
+        total = line.total
+        if line.declared_total is not None and line.declared_total != total:
+            findings.append(
+                Finding(
+                    rule=Rule.F_FORMULA,
+                    severity=Severity.ERROR,
+                    message=(
+                        f"{_fiche(line)} — colonne F : le budget global déclaré "
+                        f"({_euros(line.declared_total)}) diffère de A+B+C+D+E ({_euros(total)})."
+                    ),
+                    action_key=line.action_key,
+                    action_number=line.number,
+                    column="F",
+                    expected=total,
+                    actual=line.declared_total,
+                )
+            )
+        if not execution:
+            continue
+        realised = line.realised if line.realised is not None else ZERO
+        if realised > total:
+            findings.append(
+                Finding(
+                    rule=Rule.REALISED_OVER_BUDGET,
+                    severity=Severity.WARNING,
+                    message=(
+                        f"{_fiche(line)} — le montant réalisé ({_euros(realised)}) dépasse le "
+                        f"budget global de l'action ({_euros(total)})."
+                    ),
+                    action_key=line.action_key,
+                    action_number=line.number,
+                    column="realised",
+                    expected=total,
+                    actual=realised,
+                )
+            )
+        has_execution = any(
+            value is not None
+            for value in (line.realised, line.carry_over_state, line.carry_over_cd)
+        )
+        carried = _sum((line.carry_over_state, line.carry_over_cd))
+        remaining = total - realised
+        if has_execution and carried != remaining:
+            explanation = f" Commentaire : « {line.comment} »" if line.comment else ""
+            findings.append(
+                Finding(
+                    rule=Rule.CARRY_OVER_BALANCE,
+                    severity=Severity.WARNING,
+                    message=(
+                        f"{_fiche(line)} — les montants à reporter (État + CD = {_euros(carried)}) "
+                        f"diffèrent du budget global moins le réalisé "
+                        f"({_euros(total)} − {_euros(realised)} = {_euros(remaining)}), "
+                        f"écart {_euros(remaining - carried)}.{explanation}"
+                    ),
+                    action_key=line.action_key,
+                    action_number=line.number,
+                    column="carry_over",
+                    expected=remaining,
+                    actual=carried,
+                )
+            )
+        if line.carry_over_state is not None and line.carry_over_state > line.state_available:
+            findings.append(
+                Finding(
+                    rule=Rule.CARRY_OVER_STATE_EXCEEDS,
+                    severity=Severity.ERROR,
+                    message=(
+                        f"{_fiche(line)} — le report part État ({_euros(line.carry_over_state)}) "
+                        f"dépasse les crédits État de l'action (A+B = "
+                        f"{_euros(line.state_available)})."
+                    ),
+                    action_key=line.action_key,
+                    action_number=line.number,
+                    column="carry_over_state",
+                    expected=line.state_available,
+                    actual=line.carry_over_state,
+                )
+            )
+        if line.carry_over_cd is not None and line.carry_over_cd > line.cd_available:
+            findings.append(
+                Finding(
+                    rule=Rule.CARRY_OVER_CD_EXCEEDS,
+                    severity=Severity.ERROR,
+                    message=(
+                        f"{_fiche(line)} — le report part CD ({_euros(line.carry_over_cd)}) "
+                        f"dépasse les crédits CD de l'action (C+D = {_euros(line.cd_available)})."
+                    ),
+                    action_key=line.action_key,
+                    action_number=line.number,
+                    column="carry_over_cd",
+                    expected=line.cd_available,
+                    actual=line.carry_over_cd,
+                )
+            )
+    return findings
+
+
+def _state_total_findings(
+    kind: TableKind, year: int, grand_total: TableRow, state_credit: Decimal | None
+) -> list[Finding]:
+    if state_credit is None:
+        return []
+    total_a = grand_total.amounts["A"] or ZERO
+    if total_a == state_credit:
+        return []
+    what = "le crédit État notifié" if kind == TableKind.PLANNED else "le crédit État de l'exercice"
+    return [
+        Finding(
+            rule=Rule.STATE_TOTAL,
+            severity=Severity.WARNING,
+            message=(
+                f"{GRAND_TOTAL_LABEL} — colonne A : {_euros(total_a)} alors que {what} {year} "
+                f"est de {_euros(state_credit)} (écart {_euros(state_credit - total_a)})."
+            ),
+            column="A",
+            expected=state_credit,
+            actual=total_a,
+        )
+    ]
+
+
+def _parity_findings(lines: Sequence[BudgetLine], grand_total: TableRow) -> list[Finding]:
+    """Parity of new credits: CD (C, valorisation included) at least equal to the State's (A)."""
+    findings = []
+    for line in _sorted_lines(lines):
+        state, cd = line.state_new or ZERO, line.cd_new or ZERO
+        if cd < state:
+            findings.append(
+                Finding(
+                    rule=Rule.PARITY_ACTION,
+                    severity=Severity.WARNING,
+                    message=(
+                        f"{_fiche(line)} — parité : crédits CD de l'année ({_euros(cd)}) "
+                        f"inférieurs aux crédits État ({_euros(state)})."
+                    ),
+                    action_key=line.action_key,
+                    action_number=line.number,
+                    column="C",
+                    expected=state,
+                    actual=cd,
+                )
+            )
+    state, cd = grand_total.amounts["A"] or ZERO, grand_total.amounts["C"] or ZERO
+    if cd < state:
+        findings.append(
+            Finding(
+                rule=Rule.PARITY_TOTAL,
+                severity=Severity.WARNING,
+                message=(
+                    f"{GRAND_TOTAL_LABEL} — parité : crédits CD de l'année ({_euros(cd)}) "
+                    f"inférieurs aux crédits État ({_euros(state)})."
+                ),
+                column="C",
+                expected=state,
+                actual=cd,
+            )
+        )
+    return findings
+
+
+def _envelope_findings(lines: Sequence[BudgetLine], envelopes: Sequence[Envelope]) -> list[Finding]:
+    findings = []
+    for envelope in sorted(envelopes, key=lambda e: (sorted(e.theme_keys), e.label)):
+        used = _sum(line.state_new for line in lines if line.theme_key in envelope.theme_keys)
+        if used > envelope.amount:
+            findings.append(
+                Finding(
+                    rule=Rule.ENVELOPE_EXCEEDED,
+                    severity=Severity.WARNING,
+                    message=(
+                        f"{envelope.label} — crédits État de l'année ({_euros(used)}) supérieurs "
+                        f"à l'enveloppe notifiée ({_euros(envelope.amount)}), "
+                        f"dépassement {_euros(used - envelope.amount)}."
+                    ),
+                    column="A",
+                    expected=envelope.amount,
+                    actual=used,
+                )
+            )
+    return findings
+
+
+def carry_over_findings(
+    *,
+    previous_year: int,
+    previous: Sequence[BudgetLine],
+    current_year: int,
+    current: Sequence[BudgetLine],
+) -> list[Finding]:
+    """This year's B and D, action by action and in total, against last year's "à reporter".
+
+    Actions are matched by their stable identity, never by number: numbers change every year.
+    """
+    findings: list[Finding] = []
+    current_by_key = {line.action_key: line for line in current}
+    previous_by_key = {line.action_key: line for line in previous}
+    pairs = [
+        ("carry_over_state", "state_carried_over", "B", "part État"),
+        ("carry_over_cd", "cd_carried_over", "D", "part CD"),
+    ]
+    for key in sorted(set(current_by_key) | set(previous_by_key)):
+        before, now = previous_by_key.get(key), current_by_key.get(key)
+        for previous_field, current_field, letter, part in pairs:
+            expected = getattr(before, previous_field) if before else None
+            actual = getattr(now, current_field) if now else None
+            if (expected or ZERO) == (actual or ZERO):
+                continue
+            if now is None:
+                where = f"Fiche {before.number} ({previous_year})"
+                detail = f"n'a pas de fiche en {current_year} pour recevoir son report"
+            else:
+                where = f"Fiche {now.number}"
+                if before is not None and before.number != now.number:
+                    where += f" (fiche {before.number} en {previous_year})"
+                detail = (
+                    f"colonne {letter} {current_year} : {_euros(actual)} alors que le montant à "
+                    f"reporter en {current_year} ({part}) était de {_euros(expected)} en "
+                    f"{previous_year}, écart {_euros((actual or ZERO) - (expected or ZERO))}"
+                )
+            findings.append(
+                Finding(
+                    rule=Rule.CARRY_OVER_MISMATCH,
+                    severity=Severity.WARNING,
+                    message=f"{where} — {detail}.",
+                    action_key=key,
+                    action_number=now.number if now else before.number,
+                    column=letter,
+                    expected=expected or ZERO,
+                    actual=actual or ZERO,
+                )
+            )
+    for previous_field, current_field, letter, part in pairs:
+        expected = _sum(getattr(line, previous_field) for line in previous)
+        actual = _sum(getattr(line, current_field) for line in current)
+        if expected != actual:
+            findings.append(
+                Finding(
+                    rule=Rule.CARRY_OVER_TOTAL_MISMATCH,
+                    severity=Severity.WARNING,
+                    message=(
+                        f"{GRAND_TOTAL_LABEL} — colonne {letter} {current_year} : {_euros(actual)} "
+                        f"alors que le total à reporter en {current_year} ({part}) était de "
+                        f"{_euros(expected)} en {previous_year}, "
+                        f"écart {_euros(actual - expected)}."
+                    ),
+                    column=letter,
+                    expected=expected,
+                    actual=actual,
+                )
+            )
+    return findings
