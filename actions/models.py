@@ -89,6 +89,12 @@ class ActionYear(models.Model):
     status = models.CharField(
         "statut", max_length=20, choices=ActionStatus.choices, default=ActionStatus.ACTIVE
     )
+    lead_service = models.CharField(
+        "direction pilote",
+        max_length=200,
+        blank=True,
+        help_text="Par exemple « DSD - Pôle Enfance ».",
+    )
     description = models.TextField("description de l'action", blank=True)
     start_date = models.DateField("date de mise en place", null=True, blank=True)
     start_date_text = models.CharField("date de mise en place (texte)", max_length=300, blank=True)
@@ -148,9 +154,6 @@ def _non_negative(field: str) -> models.CheckConstraint:
     )
 
 
-EXECUTION_ONLY_FIELDS = ("realised", "carry_over_state", "carry_over_cd")
-
-
 class Budget(models.Model):
     """Budget d'une fiche-action pour un exercice, prévisionnel ou exécuté.
 
@@ -177,6 +180,12 @@ class Budget(models.Model):
     realised = MoneyField("montant total réalisé au 31/12", null=True, blank=True)
     carry_over_state = MoneyField("montant à reporter en N+1 — part État", null=True, blank=True)
     carry_over_cd = MoneyField("montant à reporter en N+1 — part CD", null=True, blank=True)
+    carry_over_unallocated = MoneyField(
+        "montant à reporter en N+1 — non ventilé",
+        null=True,
+        blank=True,
+        help_text="Quand le document ne distingue pas la part État de la part CD.",
+    )
     comment = models.TextField("commentaire", blank=True)
 
     history = HistoricalRecords()
@@ -211,6 +220,7 @@ class Budget(models.Model):
                     "realised",
                     "carry_over_state",
                     "carry_over_cd",
+                    "carry_over_unallocated",
                 )
             ),
         ]
