@@ -97,8 +97,8 @@ class ActionYear(models.Model):
     )
     description = models.TextField("description de l'action", blank=True)
     start_date = models.DateField("date de mise en place", null=True, blank=True)
-    start_date_text = models.CharField("date de mise en place (texte)", max_length=300, blank=True)
-    duration = models.CharField("durée de l'action", max_length=300, blank=True)
+    start_date_text = models.TextField("date de mise en place (texte)", blank=True)
+    duration = models.TextField("durée de l'action", blank=True)
     partners = models.TextField("partenaires et co-financeurs", blank=True)
     objectives = models.TextField("objectifs", blank=True)
     fapi_funded = models.BooleanField(

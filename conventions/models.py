@@ -249,8 +249,10 @@ class Amendment(models.Model):
         ordering = ["convention", "signature_date", "number"]
         verbose_name = "avenant"
         constraints = [
+            # Seine-et-Marne signed an "avenant n°1 au titre de 2020" and another "avenant n°1 au
+            # titre de l'année 2021": numbers restart with each year.
             models.UniqueConstraint(
-                fields=["convention", "number"],
+                fields=["convention", "year", "number"],
                 condition=Q(number__isnull=False),
                 name="amendment_unique_number",
             ),

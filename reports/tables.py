@@ -126,7 +126,22 @@ class BudgetLine:
     realised: Decimal | None = None
     carry_over_state: Decimal | None = None
     carry_over_cd: Decimal | None = None
+    carry_over_unallocated: Decimal | None = None
     comment: str = ""
+
+    @property
+    def has_funding_split(self) -> bool:
+        """Whether any of A to E is filled in (some documents give only a budget global)."""
+        return any(
+            value is not None
+            for value in (
+                self.state_new,
+                self.state_carried_over,
+                self.cd_new,
+                self.cd_carried_over,
+                self.other_funding,
+            )
+        )
 
     @property
     def total(self) -> Decimal:
@@ -140,6 +155,13 @@ class BudgetLine:
                 self.other_funding,
             )
         )
+
+    @property
+    def budget_global(self) -> Decimal:
+        """F; the declared budget global when the document gives no split by funder."""
+        if self.declared_total is not None and not self.has_funding_split:
+            return self.declared_total
+        return self.total
 
     @property
     def state_available(self) -> Decimal:
@@ -341,7 +363,7 @@ def _line_amounts(kind: TableKind, line: BudgetLine) -> dict[str, Decimal | None
         "valorisation": line.valorisation,
         "D": line.cd_carried_over,
         "E": line.other_funding,
-        "F": line.total,
+        "F": line.budget_global,
     }
     if kind == TableKind.EXECUTION:
         amounts |= {
@@ -580,7 +602,7 @@ def _fiche(line: BudgetLine) -> str:
 def _line_findings(lines: Sequence[BudgetLine], *, execution: bool) -> list[Finding]:
     findings: list[Finding] = []
     for line in _sorted_lines(lines):
-        total = line.total
+        total = line.budget_global
         if line.declared_total is not None and line.declared_total != total:
             findings.append(
                 Finding(
@@ -616,11 +638,9 @@ def _line_findings(lines: Sequence[BudgetLine], *, execution: bool) -> list[Find
                     actual=realised,
                 )
             )
-        has_execution = any(
-            value is not None
-            for value in (line.realised, line.carry_over_state, line.carry_over_cd)
-        )
-        carried = _sum((line.carry_over_state, line.carry_over_cd))
+        carry_overs = (line.carry_over_state, line.carry_over_cd, line.carry_over_unallocated)
+        has_execution = line.realised is not None or any(v is not None for v in carry_overs)
+        carried = _sum(carry_overs)
         remaining = total - realised
         if has_execution and carried != remaining:
             explanation = f" Commentaire : « {line.comment} »" if line.comment else ""
@@ -629,7 +649,7 @@ def _line_findings(lines: Sequence[BudgetLine], *, execution: bool) -> list[Find
                     rule=Rule.CARRY_OVER_BALANCE,
                     severity=Severity.WARNING,
                     message=(
-                        f"{_fiche(line)} — les montants à reporter (État + CD = {_euros(carried)}) "
+                        f"{_fiche(line)} — les montants à reporter ({_euros(carried)}) "
                         f"diffèrent du budget global moins le réalisé "
                         f"({_euros(total)} − {_euros(realised)} = {_euros(remaining)}), "
                         f"écart {_euros(remaining - carried)}.{explanation}"
