@@ -23,6 +23,7 @@ from enum import StrEnum
 from reports.formatting import format_euros
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 
 
 class Block(StrEnum):
