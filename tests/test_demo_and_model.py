@@ -1,0 +1,112 @@
+"""Demo data, history and database rules."""
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, transaction
+
+from actions.choices import BudgetKind
+from actions.models import Action, ActionYear, Budget
+from actions.services import budget_set
+from conventions.models import Convention, ConventionYear, Department, Region, Theme
+from indicators.choices import ValueStatus
+from indicators.models import IndicatorValue
+
+pytestmark = pytest.mark.django_db
+
+
+def test_reference_data_has_every_department_and_the_theme_catalogue():
+    assert Department.objects.count() == 101
+    assert Region.objects.count() == 18
+    assert Department.objects.get(code="2A").name == "Corse-du-Sud"
+    assert Department.objects.get(code="03").of_name == "de l'Allier"
+    mobility = Theme.objects.get(code="mobilite")
+    guarantee = Theme.objects.get(code="garantie-activite")
+    # One Chorus code carries two thèmes; orientation has none (CALPAE.md §4.1).
+    assert mobility.chorus_code == guarantee.chorus_code
+    assert mobility.chorus_code.activity_code == "030450191907"
+    assert Theme.objects.get(code="orientation-rsa").chorus_code is None
+
+
+def test_demo_seine_et_marne_years_and_actions():
+    years = {
+        cy.year: cy
+        for cy in ConventionYear.objects.filter(convention__department__code="77").annotate()
+    }
+    assert sorted(years) == [2019, 2020, 2021, 2022, 2023]
+    assert years[2019].state_credit == Decimal("852188.65")
+    assert years[2020].state_credit == Decimal("2020165.04")  # set by avenant n°1
+    assert years[2021].state_credit == Decimal("2103859.00")
+    assert years[2023].state_credit == Decimal("1186729.00")
+    assert years[2022].action_years.count() == 16
+    assert years[2023].action_years.count() == 14
+    assert years[2023].report_due_date.isoformat() == "2024-06-30"
+
+
+def test_an_action_keeps_its_identity_across_years():
+    avip = Action.objects.get(department__code="77", code="creches-avip")
+    numbers = {ay.convention_year.year: ay.number for ay in avip.years.all()}
+    assert numbers == {2020: "2.4", 2022: "8.1", 2023: "7.5"}
+    coup_de_pouce = ActionYear.objects.get(action__code="coup-de-pouce", convention_year__year=2023)
+    assert coup_de_pouce.number == "5.4"
+    assert coup_de_pouce.previous_reference == "ex-fiche 8"
+
+
+def test_demo_narrative_and_indicators_are_loaded():
+    fiche = ActionYear.objects.get(action__code="coup-de-pouce", convention_year__year=2022)
+    assert fiche.execution_review and fiche.description and fiche.outlook
+    value = IndicatorValue.objects.get(
+        indicator__label="Nombre de premiers contacts établis",
+        period__label="Situation au 31 déc. 2018",
+    )
+    assert value.status == ValueStatus.NOT_CONTRACTED
+    assert value.number is None
+    assert IndicatorValue.objects.filter(status=ValueStatus.NUMBER).exists()
+
+
+def test_load_demo_is_idempotent_and_prints_accounts():
+    before = Budget.objects.count()
+    out = io.StringIO()
+    call_command("load_demo", reset_passwords=True, stdout=out)
+    assert Budget.objects.count() == before
+    assert "Comptes de démonstration" in out.getvalue()
+    assert "agent77" in out.getvalue()
+
+
+def test_services_record_history_with_the_actor(django_user_model):
+    user = django_user_model.objects.create_user("auditeur")
+    action_year = ActionYear.objects.get(action__code="masp", convention_year__year=2023)
+    budget = budget_set(
+        actor=user,
+        action_year=action_year,
+        kind=BudgetKind.PLANNED,
+        cd_new=Decimal("415000.01"),
+    )
+    last = budget.history.first()
+    assert last.history_user == user
+    assert last.cd_new == Decimal("415000.01")
+    assert last.prev_record.cd_new == Decimal("415000.00")
+
+
+def test_database_refuses_negative_amounts_and_duplicate_numbers():
+    budget = Budget.objects.filter(kind=BudgetKind.EXECUTED).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Budget.objects.filter(pk=budget.pk).update(realised=Decimal("-1.00"))
+    action_year = ActionYear.objects.filter(convention_year__year=2022).first()
+    other = ActionYear.objects.filter(convention_year__year=2022).exclude(pk=action_year.pk)[0]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ActionYear.objects.filter(pk=other.pk).update(number=action_year.number)
+
+
+def test_planned_budget_cannot_hold_execution_figures():
+    budget = Budget.objects.filter(kind=BudgetKind.PLANNED).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Budget.objects.filter(pk=budget.pk).update(realised=Decimal("1.00"))
+
+
+def test_convention_dates_are_ordered():
+    convention = Convention.objects.first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Convention.objects.filter(pk=convention.pk).update(end_date="2000-01-01")
