@@ -852,3 +852,55 @@ def carry_over_findings(
                 )
             )
     return findings
+
+
+@dataclass(frozen=True)
+class PrintedAmount:
+    """An amount printed on a sub-total or total row of a document (an imported workbook)."""
+
+    kind: RowKind  # THEME_SUBTOTAL, BLOCK_SUBTOTAL or GRAND_TOTAL
+    key: str | None  # the thème key, the block, or None for the grand total
+    column: str
+    amount: Decimal
+    where: str = ""  # "feuille 1, ligne 12"
+
+
+def printed_total_findings(
+    table: FinancialTable, printed: Iterable[PrintedAmount]
+) -> list[Finding]:
+    """Sub-totals and totals as printed against the same totals recomputed from the rows."""
+    computed: dict[tuple[RowKind, str | None], TableRow] = {}
+    for row in table.rows:
+        if row.kind == RowKind.THEME_SUBTOTAL:
+            computed[(row.kind, row.theme_key)] = row
+        elif row.kind == RowKind.BLOCK_SUBTOTAL:
+            computed[(row.kind, row.block.value if row.block else None)] = row
+        elif row.kind == RowKind.GRAND_TOTAL:
+            computed[(row.kind, None)] = row
+    headers = {column.key: column.letter or column.header for column in table.columns}
+    findings = []
+    for item in printed:
+        row = computed.get((item.kind, item.key))
+        if row is None:
+            raise ValueError(f"Ligne de total inconnue : {item.kind} {item.key}.")
+        expected = row.amounts[item.column]
+        if expected != item.amount:
+            where = f" ({item.where})" if item.where else ""
+            label = (
+                row.title if row.kind != RowKind.THEME_SUBTOTAL else f"Sous total {row.theme_label}"
+            )
+            findings.append(
+                Finding(
+                    rule=Rule.PRINTED_MISMATCH,
+                    severity=Severity.ERROR,
+                    message=(
+                        f"{label}{where} — colonne {headers[item.column]} : montant imprimé "
+                        f"{_euros(item.amount)}, somme des lignes {_euros(expected)}, "
+                        f"écart {_euros(item.amount - expected)}."
+                    ),
+                    column=item.column,
+                    expected=expected,
+                    actual=item.amount,
+                )
+            )
+    return findings

@@ -8,7 +8,7 @@ import pytest
 from conventions.models import ConventionYear
 from reports.formatting import format_euros
 from reports.selectors import execution_table, planned_table
-from reports.tables import RowKind, Rule
+from reports.tables import PrintedAmount, RowKind, Rule, printed_total_findings
 
 KINDS = {
     "placeholder": RowKind.PLACEHOLDER,
@@ -159,3 +159,46 @@ def test_allier_2019_totals(shared_data):
     assert total["realised"] == Decimal(printed["total"]["montant_realise_31_12_2019"])
     overrun = [f for f in table.findings if f.rule == Rule.REALISED_OVER_BUDGET]
     assert {f.actual for f in overrun} >= {Decimal("26400.00")}  # plateforme: 20 000 planned
+
+
+def _printed_totals(table, printed_rows, columns):
+    """The amounts printed on the sub-total and total rows, keyed as the table keys them."""
+    amounts = []
+    for row, printed in zip(table.rows, printed_rows, strict=True):
+        if not row.is_total:
+            continue
+        key = {
+            RowKind.THEME_SUBTOTAL: row.theme_key,
+            RowKind.BLOCK_SUBTOTAL: row.block and row.block.value,
+            RowKind.GRAND_TOTAL: None,
+        }[row.kind]
+        for theirs, ours in columns.items():
+            if printed[theirs] is not None:
+                amounts.append(
+                    PrintedAmount(row.kind, key, ours, Decimal(printed[theirs]), printed["source"])
+                )
+    return amounts
+
+
+def test_every_printed_total_of_2022_and_2023_reconciles(shared_data):
+    for name, build, columns, year in (
+        ("seine-et-marne-2022-execution.json", execution_table, EXECUTION_COLUMNS, 2022),
+        ("seine-et-marne-2023-previsionnel.json", planned_table, PLANNED_COLUMNS, 2023),
+    ):
+        table = build(_year("77", year))
+        printed = _printed_totals(table, shared_data(name)["rows"], columns)
+        assert len(printed) > 50
+        assert printed_total_findings(table, printed) == []
+
+
+def test_a_wrong_printed_total_is_reported_with_both_amounts(shared_data):
+    table = execution_table(_year("77", 2022))
+    wrong = PrintedAmount(
+        RowKind.GRAND_TOTAL, None, "F", Decimal("11178230.01"), "Annexe 2, TOTAUX FINANCIERS"
+    )
+    (finding,) = printed_total_findings(table, [wrong])
+    assert finding.rule == Rule.PRINTED_MISMATCH
+    assert finding.message.replace("\u00a0", " ") == (
+        "TOTAUX FINANCIERS (Annexe 2, TOTAUX FINANCIERS) — colonne F : montant imprimé "
+        "11 178 230,01 €, somme des lignes 11 178 230,00 €, écart 0,01 €."
+    )
