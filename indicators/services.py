@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from calpae.audit import save_with_audit
-from indicators.models import Indicator, IndicatorTarget, IndicatorValue, Period
+from indicators.models import Indicator, IndicatorTarget, IndicatorValue, MatrixEntry, Period
 from indicators.parsing import parse_indicator_value
 
 
@@ -55,3 +55,17 @@ def indicator_target_set(
     for name, field_value in {**_measured(raw, "raw"), "comment": comment}.items():
         setattr(target, name, field_value)
     return save_with_audit(target, actor=actor, reason=f"Objectif {convention_year.year}")
+
+
+@transaction.atomic
+def matrix_entry_create(
+    *, actor, convention_year, indicator: Indicator, position: int, **fields
+) -> MatrixEntry:
+    """Place an indicator in the matrix of a year, under its group and measure headings."""
+    return save_with_audit(
+        MatrixEntry(
+            convention_year=convention_year, indicator=indicator, position=position, **fields
+        ),
+        actor=actor,
+        reason=f"Matrice des indicateurs {convention_year.year}",
+    )

@@ -20,7 +20,14 @@ from actions.choices import BudgetKind
 from actions.models import Action
 from actions.services import action_create, action_year_create, budget_set
 from conventions.choices import AmendmentKind, Role
-from conventions.models import Convention, Department, Membership, Programme, Theme
+from conventions.models import (
+    Convention,
+    ConventionYear,
+    Department,
+    Membership,
+    Programme,
+    Theme,
+)
 from conventions.services import (
     amendment_create,
     convention_create,
@@ -28,7 +35,12 @@ from conventions.services import (
     state_envelope_create,
 )
 from indicators.models import Indicator, Period
-from indicators.services import indicator_create, indicator_value_set, period_create
+from indicators.services import (
+    indicator_create,
+    indicator_value_set,
+    matrix_entry_create,
+    period_create,
+)
 
 DEMO_DIR = Path(settings.BASE_DIR) / "fixtures" / "demo"
 DEMO_FILES = ("seine-et-marne.json", "allier.json")
@@ -272,9 +284,6 @@ class Command(BaseCommand):
         return convention_year
 
     def _load_matrix(self, matrix, department, programme, periods, actor):
-        from conventions.models import ConventionYear
-        from indicators.models import MatrixEntry
-
         convention_year = ConventionYear.objects.get(
             convention__department=department, year=matrix["year"]
         )
@@ -289,7 +298,8 @@ class Command(BaseCommand):
                 unit=entry["unit"],
                 direction=entry["direction"],
             )
-            MatrixEntry.objects.create(
+            matrix_entry_create(
+                actor=actor,
                 convention_year=convention_year,
                 indicator=indicator,
                 position=position,
