@@ -12,7 +12,8 @@ from decimal import Decimal
 
 NUMBER = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
 LEADING_NUMBER = re.compile(rf"^\s*(?:au\s+[\d/.-]+\s+)?(?P<number>{NUMBER})", re.IGNORECASE)
-PROJECTION = re.compile(rf"projection[^\d]*(?P<number>{NUMBER})", re.IGNORECASE)
+# "… – projection sur l'année 2022 : 6009": the projected value follows the colon, not the year.
+PROJECTION = re.compile(rf"projection\b.*?:\s*(?P<number>{NUMBER})", re.IGNORECASE)
 
 # (status, prefixes of the lower-cased, accent-free text)
 STATUS_PREFIXES = (
@@ -43,7 +44,7 @@ class ParsedValue:
 
 
 def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    decomposed = unicodedata.normalize("NFKD", text.lower().replace("\u2019", "'"))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 
 

@@ -596,6 +596,11 @@ def _euros(value: Decimal | None) -> str:
     return format_euros(value if value is not None else ZERO)
 
 
+def _gap(first: Decimal, second: Decimal) -> str:
+    """The gap between two amounts, always positive: the message names both amounts."""
+    return _euros(abs(first - second))
+
+
 def _fiche(line: BudgetLine) -> str:
     return f"Fiche {line.number}"
 
@@ -653,7 +658,7 @@ def _line_findings(lines: Sequence[BudgetLine], *, execution: bool) -> list[Find
                         f"{_fiche(line)} — les montants à reporter ({_euros(carried)}) "
                         f"diffèrent du budget global moins le réalisé "
                         f"({_euros(total)} − {_euros(realised)} = {_euros(remaining)}), "
-                        f"écart {_euros(remaining - carried)}.{explanation}"
+                        f"écart {_gap(remaining, carried)}.{explanation}"
                     ),
                     action_key=line.action_key,
                     action_number=line.number,
@@ -713,7 +718,7 @@ def _state_total_findings(
             severity=Severity.WARNING,
             message=(
                 f"{GRAND_TOTAL_LABEL} — colonne A : {_euros(total_a)} alors que {what} {year} "
-                f"est de {_euros(state_credit)} (écart {_euros(state_credit - total_a)})."
+                f"est de {_euros(state_credit)} (écart {_gap(state_credit, total_a)})."
             ),
             column="A",
             expected=state_credit,
@@ -818,7 +823,7 @@ def carry_over_findings(
                 detail = (
                     f"colonne {letter} {current_year} : {_euros(actual)} alors que le montant à "
                     f"reporter en {current_year} ({part}) était de {_euros(expected)} en "
-                    f"{previous_year}, écart {_euros((actual or ZERO) - (expected or ZERO))}"
+                    f"{previous_year}, écart {_gap(actual or ZERO, expected or ZERO)}"
                 )
             findings.append(
                 Finding(
@@ -844,7 +849,7 @@ def carry_over_findings(
                         f"{GRAND_TOTAL_LABEL} — colonne {letter} {current_year} : {_euros(actual)} "
                         f"alors que le total à reporter en {current_year} ({part}) était de "
                         f"{_euros(expected)} en {previous_year}, "
-                        f"écart {_euros(actual - expected)}."
+                        f"écart {_gap(actual, expected)}."
                     ),
                     column=letter,
                     expected=expected,
@@ -896,7 +901,7 @@ def printed_total_findings(
                     message=(
                         f"{label}{where} — colonne {headers[item.column]} : montant imprimé "
                         f"{_euros(item.amount)}, somme des lignes {_euros(expected)}, "
-                        f"écart {_euros(item.amount - expected)}."
+                        f"écart {_gap(item.amount, expected)}."
                     ),
                     column=item.column,
                     expected=expected,

@@ -1,0 +1,339 @@
+"""Administration of the fiches-actions, their yearly versions and their budgets."""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Sum
+from simple_history.admin import SimpleHistoryAdmin
+
+from actions.choices import BudgetKind
+from actions.models import Action, ActionYear, Budget, OtherFunding
+
+PLANNED_AMOUNTS = [
+    "state_new",
+    "state_carried_over",
+    "cd_new",
+    "valorisation",
+    "cd_carried_over",
+    "declared_total",
+]
+EXECUTION_AMOUNTS = ["realised", "carry_over_state", "carry_over_cd", "carry_over_unallocated"]
+COLUMNS_ABCD = ["state_new", "state_carried_over", "cd_new", "cd_carried_over"]
+
+
+def _budget_total(budget: Budget, other_total: Decimal | None) -> Decimal | None:
+    """F = A+B+C+D+E, empty when every column is empty."""
+    values = [getattr(budget, name) for name in COLUMNS_ABCD] + [other_total]
+    present = [value for value in values if value is not None]
+    return sum(present, Decimal(0)) if present else None
+
+
+# --- inlines ---------------------------------------------------------------------------------
+
+
+class ActionYearInline(admin.TabularInline):
+    model = ActionYear
+    fields = ["convention_year", "number", "title", "theme", "block", "status"]
+    autocomplete_fields = ["convention_year", "theme"]
+    extra = 0
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("convention_year__convention__department", "theme")
+        )
+
+
+class KindBudgetForm(forms.ModelForm):
+    """A budget form whose nature is fixed by the inline (``kind`` is not a form field)."""
+
+    budget_kind: str = ""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance._state.adding:
+            self.instance.kind = self.budget_kind
+
+
+class PlannedBudgetForm(KindBudgetForm):
+    budget_kind = BudgetKind.PLANNED
+
+
+class ExecutedBudgetForm(KindBudgetForm):
+    budget_kind = BudgetKind.EXECUTED
+
+
+class BudgetInline(admin.StackedInline):
+    """One budget of a given nature (at most one per fiche-action and exercice)."""
+
+    model = Budget
+    kind: str = ""
+    extra = 0
+    max_num = 1
+    show_change_link = True
+    readonly_fields = ["other_fundings_total"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(kind=self.kind)
+            .annotate(_other_total=Sum("other_fundings__amount"))
+        )
+
+    @admin.display(description="E — autres financeurs")
+    def other_fundings_total(self, obj):
+        total = getattr(obj, "_other_total", None)
+        if total is None:
+            return "Aucun (à saisir depuis la page du budget)" if obj.pk else "-"
+        return total
+
+
+class PlannedBudgetInline(BudgetInline):
+    kind = BudgetKind.PLANNED
+    form = PlannedBudgetForm
+    verbose_name = "budget prévisionnel"
+    verbose_name_plural = "budget prévisionnel"
+    fields = [*PLANNED_AMOUNTS, "other_fundings_total", "comment"]
+
+
+class ExecutedBudgetInline(BudgetInline):
+    kind = BudgetKind.EXECUTED
+    form = ExecutedBudgetForm
+    verbose_name = "budget exécuté"
+    verbose_name_plural = "budget exécuté"
+    fields = [*PLANNED_AMOUNTS, "other_fundings_total", *EXECUTION_AMOUNTS, "comment"]
+
+
+class OtherFundingInline(admin.TabularInline):
+    model = OtherFunding
+    fields = ["funder", "funder_name", "amount"]
+    extra = 0
+
+
+# --- admins ----------------------------------------------------------------------------------
+
+
+@admin.register(Action)
+class ActionAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "code", "department", "programme"]
+    list_filter = ["programme", ("department", admin.RelatedOnlyFieldListFilter)]
+    search_fields = [
+        "name",
+        "code",
+        "department__code",
+        "department__name",
+        "years__number",
+        "years__title",
+    ]
+    autocomplete_fields = ["department"]
+    list_select_related = ["department", "programme"]
+    ordering = ["department__code", "name"]
+    inlines = [ActionYearInline]
+
+
+@admin.register(ActionYear)
+class ActionYearAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "number",
+        "title",
+        "department",
+        "year",
+        "theme",
+        "block",
+        "status",
+    ]
+    list_display_links = ["number", "title"]
+    list_filter = [
+        "convention_year__year",
+        "block",
+        "status",
+        ("theme", admin.RelatedOnlyFieldListFilter),
+        "convention_year__convention__programme",
+        ("convention_year__convention__department", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = [
+        "number",
+        "sequence_number",
+        "title",
+        "previous_reference",
+        "action__code",
+        "action__name",
+        "convention_year__convention__department__code",
+        "convention_year__convention__department__name",
+    ]
+    autocomplete_fields = ["action", "convention_year", "theme"]
+    list_select_related = ["convention_year__convention__department", "theme"]
+    ordering = ["convention_year__convention__department__code", "convention_year__year", "number"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "action",
+                    "convention_year",
+                    ("theme", "block"),
+                    ("number", "sequence_number", "previous_reference"),
+                    "title",
+                    ("status", "lead_service"),
+                ]
+            },
+        ),
+        (
+            "Fiche-action",
+            {
+                "fields": [
+                    "description",
+                    ("start_date", "start_date_text"),
+                    "duration",
+                    "partners",
+                    "objectives",
+                    "fapi_funded",
+                ]
+            },
+        ),
+        ("Exécution", {"fields": ["execution_review", "outlook"]}),
+    ]
+    inlines = [PlannedBudgetInline, ExecutedBudgetInline]
+
+    @admin.display(
+        description="département", ordering="convention_year__convention__department__code"
+    )
+    def department(self, obj):
+        return obj.convention_year.convention.department
+
+    @admin.display(description="année", ordering="convention_year__year")
+    def year(self, obj):
+        return obj.convention_year.year
+
+
+@admin.register(Budget)
+class BudgetAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "action_year",
+        "department",
+        "year",
+        "kind",
+        "state_new",
+        "state_carried_over",
+        "cd_new",
+        "cd_carried_over",
+        "other_fundings_total",
+        "total",
+        "declared_total",
+        "realised",
+    ]
+    list_filter = [
+        "kind",
+        "action_year__convention_year__year",
+        "action_year__block",
+        ("action_year__theme", admin.RelatedOnlyFieldListFilter),
+        "action_year__convention_year__convention__programme",
+        (
+            "action_year__convention_year__convention__department",
+            admin.RelatedOnlyFieldListFilter,
+        ),
+    ]
+    search_fields = [
+        "comment",
+        "action_year__number",
+        "action_year__title",
+        "action_year__action__code",
+        "action_year__action__name",
+        "action_year__convention_year__convention__department__code",
+        "action_year__convention_year__convention__department__name",
+    ]
+    autocomplete_fields = ["action_year"]
+    list_select_related = ["action_year__convention_year__convention__department"]
+    ordering = [
+        "action_year__convention_year__convention__department__code",
+        "action_year__convention_year__year",
+        "action_year__number",
+        "kind",
+    ]
+    readonly_fields = ["other_fundings_total", "total"]
+    fieldsets = [
+        (None, {"fields": ["action_year", "kind"]}),
+        (
+            "Budget",
+            {
+                "fields": [
+                    ("state_new", "state_carried_over"),
+                    ("cd_new", "valorisation"),
+                    "cd_carried_over",
+                    ("other_fundings_total", "total"),
+                    "declared_total",
+                ]
+            },
+        ),
+        ("Exécution", {"fields": ["realised", *EXECUTION_AMOUNTS[1:]]}),
+        (None, {"fields": ["comment"]}),
+    ]
+    inlines = [OtherFundingInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_other_total=Sum("other_fundings__amount"))
+
+    @admin.display(
+        description="département",
+        ordering="action_year__convention_year__convention__department__code",
+    )
+    def department(self, obj):
+        return obj.action_year.convention_year.convention.department
+
+    @admin.display(description="année", ordering="action_year__convention_year__year")
+    def year(self, obj):
+        return obj.action_year.convention_year.year
+
+    @admin.display(description="E — autres financeurs", ordering="_other_total")
+    def other_fundings_total(self, obj):
+        return getattr(obj, "_other_total", None)
+
+    @admin.display(description="F — total (A+B+C+D+E)")
+    def total(self, obj):
+        if obj.pk is None:
+            return None
+        return _budget_total(obj, getattr(obj, "_other_total", None))
+
+
+@admin.register(OtherFunding)
+class OtherFundingAdmin(SimpleHistoryAdmin):
+    list_display = ["__str__", "funder", "amount", "budget", "department", "year"]
+    list_filter = [
+        "funder",
+        "budget__kind",
+        "budget__action_year__convention_year__year",
+        (
+            "budget__action_year__convention_year__convention__department",
+            admin.RelatedOnlyFieldListFilter,
+        ),
+    ]
+    search_fields = [
+        "funder_name",
+        "budget__action_year__number",
+        "budget__action_year__title",
+        "budget__action_year__convention_year__convention__department__code",
+        "budget__action_year__convention_year__convention__department__name",
+    ]
+    autocomplete_fields = ["budget"]
+    list_select_related = ["budget__action_year__convention_year__convention__department"]
+    ordering = [
+        "budget__action_year__convention_year__convention__department__code",
+        "budget__action_year__convention_year__year",
+        "budget__action_year__number",
+        "funder",
+    ]
+
+    @admin.display(
+        description="département",
+        ordering="budget__action_year__convention_year__convention__department__code",
+    )
+    def department(self, obj):
+        return obj.budget.action_year.convention_year.convention.department
+
+    @admin.display(description="année", ordering="budget__action_year__convention_year__year")
+    def year(self, obj):
+        return obj.budget.action_year.convention_year.year

@@ -1,0 +1,365 @@
+"""Administration of the reference catalogues and of the conventions and their years."""
+
+from django.contrib import admin
+from django.db.models import Count
+from simple_history.admin import SimpleHistoryAdmin
+
+from conventions.models import (
+    Amendment,
+    ChorusCode,
+    Convention,
+    ConventionYear,
+    Department,
+    Membership,
+    Programme,
+    Region,
+    StateEnvelope,
+    Theme,
+    ThemeYear,
+)
+
+# --- inlines ---------------------------------------------------------------------------------
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ["user", "role"]
+    autocomplete_fields = ["user"]
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+class AmendmentInline(admin.TabularInline):
+    model = Amendment
+    fields = [
+        "number",
+        "kind",
+        "year",
+        "signature_date",
+        "state_amount",
+        "new_end_date",
+        "deliberation_reference",
+    ]
+    extra = 0
+    show_change_link = True
+
+
+class ConventionYearInline(admin.TabularInline):
+    model = ConventionYear
+    fields = [
+        "year",
+        "amendment",
+        "state_credit",
+        "state_credit_notified_on",
+        "report_due_date",
+        "report_deliberation_date",
+    ]
+    extra = 0
+    show_change_link = True
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # The form class is built for this request: only the convention's own avenants.
+        field = formset.form.base_fields.get("amendment")
+        if field is not None:
+            field.queryset = field.queryset.filter(convention=obj) if obj else field.queryset.none()
+        return formset
+
+
+class ThemeYearInline(admin.TabularInline):
+    model = ThemeYear
+    fields = [
+        "position",
+        "theme",
+        "printed_label",
+        "chorus_note",
+        "carried_over_state",
+        "carried_over_cd",
+    ]
+    autocomplete_fields = ["theme"]
+    extra = 0
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("theme")
+
+
+class StateEnvelopeInline(admin.TabularInline):
+    model = StateEnvelope
+    fields = ["kind", "amount", "themes", "note"]
+    autocomplete_fields = ["themes"]
+    extra = 0
+
+
+# --- reference catalogues --------------------------------------------------------------------
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "of_name", "department_count"]
+    search_fields = ["code", "name"]
+    ordering = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_department_count=Count("departments"))
+
+    @admin.display(description="départements", ordering="_department_count")
+    def department_count(self, obj):
+        return obj._department_count
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "of_name", "region"]
+    list_filter = ["region"]
+    search_fields = ["code", "name", "of_name"]
+    list_select_related = ["region"]
+    ordering = ["code"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(SimpleHistoryAdmin):
+    list_display = ["user", "department", "role"]
+    list_filter = ["role", ("department", admin.RelatedOnlyFieldListFilter)]
+    search_fields = [
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "user__email",
+        "department__code",
+        "department__name",
+    ]
+    autocomplete_fields = ["user", "department"]
+    list_select_related = ["user", "department"]
+    ordering = ["department__code", "user__username"]
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "start_year", "end_year"]
+    search_fields = ["code", "name"]
+    ordering = ["start_year"]
+
+
+@admin.register(ChorusCode)
+class ChorusCodeAdmin(admin.ModelAdmin):
+    list_display = ["code", "description"]
+    search_fields = ["code", "description"]
+    ordering = ["code"]
+
+
+@admin.register(Theme)
+class ThemeAdmin(admin.ModelAdmin):
+    list_display = [
+        "position",
+        "code",
+        "short_label",
+        "programme",
+        "block",
+        "chorus_code",
+        "is_optional",
+    ]
+    list_display_links = ["code", "short_label"]
+    list_filter = ["programme", "block", "is_optional"]
+    search_fields = ["code", "label", "short_label", "chorus_code__code"]
+    list_select_related = ["programme", "chorus_code"]
+    ordering = ["programme__start_year", "position", "code"]
+
+
+# --- conventions -----------------------------------------------------------------------------
+
+
+@admin.register(Convention)
+class ConventionAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "title",
+        "department",
+        "programme",
+        "start_date",
+        "end_date",
+        "signature_date",
+    ]
+    list_filter = ["programme", ("department", admin.RelatedOnlyFieldListFilter)]
+    search_fields = [
+        "title",
+        "department__code",
+        "department__name",
+        "deliberation_reference",
+    ]
+    autocomplete_fields = ["department"]
+    list_select_related = ["department", "programme"]
+    ordering = ["department__code", "start_date"]
+    date_hierarchy = "start_date"
+    fieldsets = [
+        (None, {"fields": ["department", "programme", "title", ("start_date", "end_date")]}),
+        (
+            "Signature",
+            {
+                "fields": [
+                    ("signature_date", "signature_place"),
+                    "state_party",
+                    "department_party",
+                    ("deliberation_reference", "deliberation_date"),
+                ]
+            },
+        ),
+        ("Notes", {"fields": ["notes"]}),
+    ]
+    inlines = [AmendmentInline, ConventionYearInline]
+
+
+@admin.register(Amendment)
+class AmendmentAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "__str__",
+        "convention",
+        "kind",
+        "year",
+        "signature_date",
+        "state_amount",
+        "new_end_date",
+    ]
+    list_filter = [
+        "kind",
+        "year",
+        "convention__programme",
+        ("convention__department", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = [
+        "summary",
+        "deliberation_reference",
+        "convention__title",
+        "convention__department__code",
+        "convention__department__name",
+    ]
+    autocomplete_fields = ["convention"]
+    list_select_related = ["convention__department"]
+    ordering = ["convention__department__code", "convention__start_date", "year", "number"]
+
+
+@admin.register(ConventionYear)
+class ConventionYearAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "__str__",
+        "convention",
+        "year",
+        "state_credit",
+        "state_credit_notified_on",
+        "report_due_date",
+    ]
+    list_filter = [
+        "year",
+        "convention__programme",
+        ("convention__department", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = [
+        "convention__title",
+        "convention__department__code",
+        "convention__department__name",
+    ]
+    autocomplete_fields = ["convention"]
+    list_select_related = ["convention__department", "convention__programme"]
+    ordering = ["convention__department__code", "year"]
+    fieldsets = [
+        (None, {"fields": ["convention", "year"]}),
+        (
+            "Crédit État",
+            {
+                "fields": [
+                    "amendment",
+                    "state_credit",
+                    "state_credit_notified_on",
+                    "state_credit_note",
+                ]
+            },
+        ),
+        (
+            "Rapport d'exécution",
+            {
+                "fields": [
+                    ("period_start", "period_end"),
+                    "report_due_date",
+                    ("report_deliberation_reference", "report_deliberation_date"),
+                ]
+            },
+        ),
+    ]
+    inlines = [ThemeYearInline, StateEnvelopeInline]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # Only the avenants of the same convention (none until the convention is chosen).
+        field = form.base_fields.get("amendment")
+        if field is not None:
+            field.queryset = (
+                field.queryset.filter(convention_id=obj.convention_id)
+                if obj
+                else field.queryset.none()
+            )
+        return form
+
+
+@admin.register(ThemeYear)
+class ThemeYearAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "position",
+        "__str__",
+        "theme",
+        "convention_year",
+        "carried_over_state",
+        "carried_over_cd",
+    ]
+    list_display_links = ["__str__"]
+    list_filter = [
+        "convention_year__year",
+        "theme__programme",
+        "theme__block",
+        ("convention_year__convention__department", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = [
+        "printed_label",
+        "chorus_note",
+        "theme__code",
+        "theme__label",
+        "theme__short_label",
+        "convention_year__convention__department__code",
+        "convention_year__convention__department__name",
+    ]
+    autocomplete_fields = ["convention_year", "theme"]
+    list_select_related = ["convention_year__convention__department", "theme"]
+    ordering = [
+        "convention_year__convention__department__code",
+        "convention_year__year",
+        "position",
+    ]
+
+
+@admin.register(StateEnvelope)
+class StateEnvelopeAdmin(SimpleHistoryAdmin):
+    list_display = ["convention_year", "kind", "amount", "theme_list", "note"]
+    list_filter = [
+        "kind",
+        "convention_year__year",
+        "themes",
+        ("convention_year__convention__department", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = [
+        "note",
+        "themes__code",
+        "themes__short_label",
+        "convention_year__convention__department__code",
+        "convention_year__convention__department__name",
+    ]
+    autocomplete_fields = ["convention_year", "themes"]
+    list_select_related = ["convention_year__convention__department"]
+    ordering = ["convention_year__convention__department__code", "convention_year__year", "kind"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("themes")
+
+    @admin.display(description="thèmes")
+    def theme_list(self, obj):
+        return ", ".join(str(theme) for theme in obj.themes.all())
