@@ -5,10 +5,12 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin
 from django.db.models import Sum
+from django.utils import formats
 from simple_history.admin import SimpleHistoryAdmin
 
 from actions.choices import BudgetKind
 from actions.models import Action, ActionYear, Budget, OtherFunding
+from conventions.admin import year_column
 
 PLANNED_AMOUNTS = [
     "state_new",
@@ -20,6 +22,11 @@ PLANNED_AMOUNTS = [
 ]
 EXECUTION_AMOUNTS = ["realised", "carry_over_state", "carry_over_cd", "carry_over_unallocated"]
 COLUMNS_ABCD = ["state_new", "state_carried_over", "cd_new", "cd_carried_over"]
+
+
+def _money(value: Decimal | None) -> str | None:
+    """An amount as the admin prints money fields (2 decimals, localized); None stays empty."""
+    return None if value is None else formats.number_format(value, 2)
 
 
 def _budget_total(budget: Budget, other_total: Decimal | None) -> Decimal | None:
@@ -89,7 +96,7 @@ class BudgetInline(admin.StackedInline):
         total = getattr(obj, "_other_total", None)
         if total is None:
             return "Aucun (à saisir depuis la page du budget)" if obj.pk else "-"
-        return total
+        return _money(total)
 
 
 class PlannedBudgetInline(BudgetInline):
@@ -141,7 +148,7 @@ class ActionYearAdmin(SimpleHistoryAdmin):
         "number",
         "title",
         "department",
-        "year",
+        year_column("convention_year__year"),
         "theme",
         "block",
         "status",
@@ -205,17 +212,13 @@ class ActionYearAdmin(SimpleHistoryAdmin):
     def department(self, obj):
         return obj.convention_year.convention.department
 
-    @admin.display(description="année", ordering="convention_year__year")
-    def year(self, obj):
-        return obj.convention_year.year
-
 
 @admin.register(Budget)
 class BudgetAdmin(SimpleHistoryAdmin):
     list_display = [
         "action_year",
         "department",
-        "year",
+        year_column("action_year__convention_year__year"),
         "kind",
         "state_new",
         "state_carried_over",
@@ -284,24 +287,27 @@ class BudgetAdmin(SimpleHistoryAdmin):
     def department(self, obj):
         return obj.action_year.convention_year.convention.department
 
-    @admin.display(description="année", ordering="action_year__convention_year__year")
-    def year(self, obj):
-        return obj.action_year.convention_year.year
-
     @admin.display(description="E — autres financeurs", ordering="_other_total")
     def other_fundings_total(self, obj):
-        return getattr(obj, "_other_total", None)
+        return _money(getattr(obj, "_other_total", None))
 
     @admin.display(description="F — total (A+B+C+D+E)")
     def total(self, obj):
         if obj.pk is None:
             return None
-        return _budget_total(obj, getattr(obj, "_other_total", None))
+        return _money(_budget_total(obj, getattr(obj, "_other_total", None)))
 
 
 @admin.register(OtherFunding)
 class OtherFundingAdmin(SimpleHistoryAdmin):
-    list_display = ["__str__", "funder", "amount", "budget", "department", "year"]
+    list_display = [
+        "__str__",
+        "funder",
+        "amount",
+        "budget",
+        "department",
+        year_column("budget__action_year__convention_year__year"),
+    ]
     list_filter = [
         "funder",
         "budget__kind",
@@ -333,7 +339,3 @@ class OtherFundingAdmin(SimpleHistoryAdmin):
     )
     def department(self, obj):
         return obj.budget.action_year.convention_year.convention.department
-
-    @admin.display(description="année", ordering="budget__action_year__convention_year__year")
-    def year(self, obj):
-        return obj.budget.action_year.convention_year.year

@@ -134,13 +134,16 @@ class ActionYear(models.Model):
         return f"{self.number} {self.title}"
 
     def clean(self):
+        # Missing fields are reported by their own validation; check only what is there.
+        if not self.convention_year_id:
+            return
         errors = {}
         convention = self.convention_year.convention
-        if self.action.department_id != convention.department_id:
+        if self.action_id and self.action.department_id != convention.department_id:
             errors["action"] = (
                 "La fiche-action appartient à un autre Département que la convention."
             )
-        if self.theme.programme_id != convention.programme_id:
+        if self.theme_id and self.theme.programme_id != convention.programme_id:
             errors["theme"] = "Le thème n'appartient pas au programme de la convention."
         if errors:
             raise ValidationError(errors)

@@ -18,6 +18,21 @@ from conventions.models import (
     ThemeYear,
 )
 
+
+def year_column(path: str, description: str = "année"):
+    """A list_display column for a year, printed ``2022`` (not ``2 022`` with grouping on)."""
+
+    @admin.display(description=description, ordering=path)
+    def column(obj):
+        value = obj
+        for name in path.split("__"):
+            value = getattr(value, name, None)
+        return None if value is None else str(value)
+
+    column.__name__ = path
+    return column
+
+
 # --- inlines ---------------------------------------------------------------------------------
 
 
@@ -139,7 +154,12 @@ class MembershipAdmin(SimpleHistoryAdmin):
 
 @admin.register(Programme)
 class ProgrammeAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "start_year", "end_year"]
+    list_display = [
+        "code",
+        "name",
+        year_column("start_year", "première année"),
+        year_column("end_year", "dernière année"),
+    ]
     search_fields = ["code", "name"]
     ordering = ["start_year"]
 
@@ -217,7 +237,7 @@ class AmendmentAdmin(SimpleHistoryAdmin):
         "__str__",
         "convention",
         "kind",
-        "year",
+        year_column("year", "année concernée"),
         "signature_date",
         "state_amount",
         "new_end_date",
@@ -245,7 +265,7 @@ class ConventionYearAdmin(SimpleHistoryAdmin):
     list_display = [
         "__str__",
         "convention",
-        "year",
+        year_column("year"),
         "state_credit",
         "state_credit_notified_on",
         "report_due_date",

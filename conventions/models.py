@@ -359,7 +359,12 @@ class ConventionYear(models.Model):
         return self.report_due_date or datetime.date(self.year + 1, 6, 30)
 
     def clean(self):
+        # Missing fields are reported by their own validation; check only what is there.
+        if not self.convention_id or self.year is None:
+            return
         convention = self.convention
+        if not (convention.start_date and convention.end_date):
+            return
         if not (convention.start_date.year <= self.year <= convention.end_date.year):
             raise ValidationError(
                 {

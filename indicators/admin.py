@@ -3,6 +3,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from conventions.admin import year_column
 from indicators.models import Indicator, IndicatorTarget, IndicatorValue, MatrixEntry, Period
 
 
@@ -34,7 +35,9 @@ class IndicatorTargetInline(admin.TabularInline):
     show_change_link = True
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("convention_year__convention__department")
+        return (
+            super().get_queryset(request).select_related("convention_year__convention__department")
+        )
 
 
 class IndicatorValueInline(admin.TabularInline):
@@ -93,7 +96,14 @@ class IndicatorAdmin(SimpleHistoryAdmin):
 
 @admin.register(Period)
 class PeriodAdmin(SimpleHistoryAdmin):
-    list_display = ["label", "department", "kind", "year", "start_date", "end_date"]
+    list_display = [
+        "label",
+        "department",
+        "kind",
+        year_column("year"),
+        "start_date",
+        "end_date",
+    ]
     list_filter = ["kind", "year", ("department", admin.RelatedOnlyFieldListFilter)]
     # The label alone repeats from one département to the next: search by département too.
     search_fields = ["label", "department__code", "department__name"]

@@ -217,6 +217,8 @@ class IndicatorValue(MeasuredValue):
         return f"{self.indicator} — {self.period} : {self.raw}"
 
     def clean(self):
+        if not (self.indicator_id and self.period_id):
+            return
         department_id = self.indicator.department_id
         if department_id and department_id != self.period.department_id:
             raise ValidationError(
