@@ -9,18 +9,18 @@ from django.utils import formats
 from simple_history.admin import SimpleHistoryAdmin
 
 from actions.choices import BudgetKind
-from actions.models import Action, ActionYear, Budget, OtherFunding
+from actions.models import (
+    EXECUTION_AMOUNT_FIELDS,
+    PLANNED_AMOUNT_FIELDS,
+    Action,
+    ActionYear,
+    Budget,
+    OtherFunding,
+)
 from conventions.admin import year_column
 
-PLANNED_AMOUNTS = [
-    "state_new",
-    "state_carried_over",
-    "cd_new",
-    "valorisation",
-    "cd_carried_over",
-    "declared_total",
-]
-EXECUTION_AMOUNTS = ["realised", "carry_over_state", "carry_over_cd", "carry_over_unallocated"]
+PLANNED_AMOUNTS = list(PLANNED_AMOUNT_FIELDS)
+EXECUTION_AMOUNTS = list(EXECUTION_AMOUNT_FIELDS)
 COLUMNS_ABCD = ["state_new", "state_carried_over", "cd_new", "cd_carried_over"]
 
 

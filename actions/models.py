@@ -157,6 +157,23 @@ def _non_negative(field: str) -> models.CheckConstraint:
     )
 
 
+PLANNED_AMOUNT_FIELDS = (
+    "state_new",
+    "state_carried_over",
+    "cd_new",
+    "valorisation",
+    "cd_carried_over",
+    "declared_total",
+)
+EXECUTION_AMOUNT_FIELDS = (
+    "realised",
+    "carry_over_state",
+    "carry_over_cd",
+    "carry_over_unallocated",
+)
+AMOUNT_FIELDS = PLANNED_AMOUNT_FIELDS + EXECUTION_AMOUNT_FIELDS
+
+
 class Budget(models.Model):
     """Budget d'une fiche-action pour un exercice, prévisionnel ou exécuté.
 
@@ -203,29 +220,13 @@ class Budget(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(kind=BudgetKind.EXECUTED)
-                | Q(
-                    realised__isnull=True, carry_over_state__isnull=True, carry_over_cd__isnull=True
-                ),
+                | Q(**{f"{field}__isnull": True for field in EXECUTION_AMOUNT_FIELDS}),
                 name="budget_planned_has_no_execution",
                 violation_error_message=(
                     "Un budget prévisionnel ne comporte ni réalisé ni montant à reporter."
                 ),
             ),
-            *(
-                _non_negative(field)
-                for field in (
-                    "state_new",
-                    "state_carried_over",
-                    "cd_new",
-                    "valorisation",
-                    "cd_carried_over",
-                    "declared_total",
-                    "realised",
-                    "carry_over_state",
-                    "carry_over_cd",
-                    "carry_over_unallocated",
-                )
-            ),
+            *(_non_negative(field) for field in AMOUNT_FIELDS),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from actions.choices import BudgetKind
-from actions.models import Action, ActionYear, Budget
+from actions.models import EXECUTION_AMOUNT_FIELDS, Action, ActionYear, Budget
 from actions.services import budget_set
 from conventions.models import Convention, ConventionYear, Department, Region, Theme
 from indicators.choices import ValueStatus
@@ -100,10 +100,11 @@ def test_database_refuses_negative_amounts_and_duplicate_numbers():
         ActionYear.objects.filter(pk=other.pk).update(number=action_year.number)
 
 
-def test_planned_budget_cannot_hold_execution_figures():
+@pytest.mark.parametrize("field", EXECUTION_AMOUNT_FIELDS)
+def test_planned_budget_cannot_hold_execution_figures(field):
     budget = Budget.objects.filter(kind=BudgetKind.PLANNED).first()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Budget.objects.filter(pk=budget.pk).update(realised=Decimal("1.00"))
+        Budget.objects.filter(pk=budget.pk).update(**{field: Decimal("1.00")})
 
 
 def test_convention_dates_are_ordered():

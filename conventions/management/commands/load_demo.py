@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from actions.choices import BudgetKind
-from actions.models import Action
+from actions.models import AMOUNT_FIELDS, Action
 from actions.services import action_create, action_year_create, budget_set
 from conventions.choices import AmendmentKind, Role
 from conventions.models import (
@@ -51,18 +51,6 @@ DEMO_ACCOUNTS = (
     ("prefecture77", "Paul", "Durand", "77", Role.REVIEWER, False),
     ("agent03", "Anne", "Bernard", "03", Role.AGENT, False),
     ("admin", "Alice", "Admin", None, None, True),
-)
-BUDGET_FIELDS = (
-    "state_new",
-    "state_carried_over",
-    "cd_new",
-    "valorisation",
-    "cd_carried_over",
-    "declared_total",
-    "realised",
-    "carry_over_state",
-    "carry_over_cd",
-    "carry_over_unallocated",
 )
 
 
@@ -279,7 +267,7 @@ class Command(BaseCommand):
                         for funder, name, amount in budget.get("other_fundings", [])
                     ],
                     comment=budget.get("comment", ""),
-                    **{f: _money(budget.get(f)) for f in BUDGET_FIELDS if f in budget},
+                    **{f: _money(budget.get(f)) for f in AMOUNT_FIELDS if f in budget},
                 )
         return convention_year
 
