@@ -61,8 +61,7 @@ def convention_year_open(
     convention_year = ConventionYear(
         convention=convention, year=year, state_credit=state_credit, amendment=amendment, **fields
     )
-    if convention_year.report_due_date is None:
-        convention_year.report_due_date = datetime.date(year + 1, 6, 30)
+    convention_year.report_due_date = convention_year.effective_report_due_date
     save_with_audit(convention_year, actor=actor, reason=f"Ouverture de l'exercice {year}")
     if theme_layout is None:
         theme_layout = [

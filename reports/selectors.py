@@ -44,9 +44,7 @@ def theme_inputs(convention_year: ConventionYear) -> list[ThemeInput]:
     return inputs
 
 
-def budget_lines(convention_year: ConventionYear | None, kind: BudgetKind) -> list[BudgetLine]:
-    if convention_year is None:
-        return []
+def budget_lines(convention_year: ConventionYear, kind: BudgetKind) -> list[BudgetLine]:
     budgets = (
         Budget.objects.filter(action_year__convention_year=convention_year, kind=kind)
         .select_related("action_year__action", "action_year__theme")
@@ -117,31 +115,40 @@ def _load(convention_year: ConventionYear) -> ConventionYear:
     )
 
 
+def _year_inputs(convention_year: ConventionYear, kind: BudgetKind) -> dict:
+    """What both tables read of their own year."""
+    return {
+        "heading": heading(convention_year),
+        "themes": theme_inputs(convention_year),
+        "lines": budget_lines(convention_year, kind),
+        "state_credit": convention_year.state_credit,
+        "envelopes": envelopes(convention_year),
+    }
+
+
+def _lines_of_year(convention_year: ConventionYear, year: int, kind: BudgetKind):
+    """The budgets of another year of the same Département, or ``None`` when it is not here."""
+    sibling = _sibling_year(convention_year, year)
+    return budget_lines(sibling, kind) if sibling else None
+
+
 def execution_table(convention_year: ConventionYear) -> FinancialTable:
     """Tableau financier récapitulatif — exécution, with its findings."""
     convention_year = _load(convention_year)
-    previous = _sibling_year(convention_year, convention_year.year - 1)
-    following = _sibling_year(convention_year, convention_year.year + 1)
+    year = convention_year.year
     return build_execution_table(
-        heading=heading(convention_year),
-        themes=theme_inputs(convention_year),
-        lines=budget_lines(convention_year, BudgetKind.EXECUTED),
-        state_credit=convention_year.state_credit,
-        envelopes=envelopes(convention_year),
-        previous_lines=budget_lines(previous, BudgetKind.EXECUTED) if previous else None,
-        next_planned_lines=budget_lines(following, BudgetKind.PLANNED) if following else None,
+        **_year_inputs(convention_year, BudgetKind.EXECUTED),
+        previous_lines=_lines_of_year(convention_year, year - 1, BudgetKind.EXECUTED),
+        next_planned_lines=_lines_of_year(convention_year, year + 1, BudgetKind.PLANNED),
     )
 
 
 def planned_table(convention_year: ConventionYear) -> FinancialTable:
     """Tableau financier récapitulatif prévisionnel, with its findings."""
     convention_year = _load(convention_year)
-    previous = _sibling_year(convention_year, convention_year.year - 1)
     return build_planned_table(
-        heading=heading(convention_year),
-        themes=theme_inputs(convention_year),
-        lines=budget_lines(convention_year, BudgetKind.PLANNED),
-        state_credit=convention_year.state_credit,
-        envelopes=envelopes(convention_year),
-        previous_lines=budget_lines(previous, BudgetKind.EXECUTED) if previous else None,
+        **_year_inputs(convention_year, BudgetKind.PLANNED),
+        previous_lines=_lines_of_year(
+            convention_year, convention_year.year - 1, BudgetKind.EXECUTED
+        ),
     )

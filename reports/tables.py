@@ -356,8 +356,9 @@ def _sum(values: Iterable[Decimal | None]) -> Decimal:
     return sum((value for value in values if value is not None), ZERO)
 
 
-def _line_amounts(kind: TableKind, line: BudgetLine) -> dict[str, Decimal | None]:
-    amounts: dict[str, Decimal | None] = {
+def _line_amounts(line: BudgetLine) -> dict[str, Decimal | None]:
+    """Every amount column of both tables; each table keeps the keys of its own columns."""
+    return {
         "A": line.state_new,
         "B": line.state_carried_over,
         "C": line.cd_new,
@@ -365,14 +366,14 @@ def _line_amounts(kind: TableKind, line: BudgetLine) -> dict[str, Decimal | None
         "D": line.cd_carried_over,
         "E": line.other_funding,
         "F": line.budget_global,
+        "realised": line.realised,
+        "carry_over_state": line.carry_over_state,
+        "carry_over_cd": line.carry_over_cd,
     }
-    if kind == TableKind.EXECUTION:
-        amounts |= {
-            "realised": line.realised,
-            "carry_over_state": line.carry_over_state,
-            "carry_over_cd": line.carry_over_cd,
-        }
-    return amounts
+
+
+def _pick(amounts: Mapping[str, Decimal | None], keys: Sequence[str]) -> dict:
+    return {key: amounts[key] for key in keys}
 
 
 def _total_row(
@@ -444,7 +445,7 @@ def _build_rows(
                     chorus=theme.chorus,
                     number=line.number,
                     title=line.title,
-                    amounts={key: _line_amounts(kind, line)[key] for key in keys},
+                    amounts=_pick(_line_amounts(line), keys),
                     comment=line.comment,
                     action_key=line.action_key,
                 )
@@ -500,6 +501,41 @@ def _build_rows(
     return tuple(rows)
 
 
+def _build_table(
+    *,
+    kind: TableKind,
+    columns: tuple[Column, ...],
+    heading: TableHeading,
+    themes: Sequence[ThemeInput],
+    lines: Sequence[BudgetLine],
+    state_credit: Decimal | None,
+    envelopes: Sequence[Envelope],
+    carry_overs: Sequence[tuple[int, Sequence[BudgetLine], int, Sequence[BudgetLine]]],
+) -> FinancialTable:
+    rows = _build_rows(kind, columns, themes, lines)
+    findings = [
+        *_line_findings(lines, execution=kind == TableKind.EXECUTION),
+        *_state_total_findings(kind, heading.year, rows[-1], state_credit),
+        *_parity_findings(lines, rows[-1]),
+        *_envelope_findings(lines, envelopes),
+    ]
+    for previous_year, previous, current_year, current in carry_overs:
+        findings += carry_over_findings(
+            previous_year=previous_year,
+            previous=previous,
+            current_year=current_year,
+            current=current,
+        )
+    return FinancialTable(
+        kind=kind,
+        year=heading.year,
+        title_lines=title_lines(kind, heading),
+        columns=columns,
+        rows=rows,
+        findings=tuple(findings),
+    )
+
+
 def build_execution_table(
     *,
     heading: TableHeading,
@@ -516,36 +552,21 @@ def build_execution_table(
     N); ``next_planned_lines`` the prévisionnel of N+1 (its B and D must equal the "à reporter"
     of N). Either may be ``None`` when that year is not in the application.
     """
-    kind = TableKind.EXECUTION
-    columns = execution_columns(heading.year)
-    rows = _build_rows(kind, columns, themes, lines)
-    findings = [
-        *_line_findings(lines, execution=True),
-        *_state_total_findings(kind, heading.year, rows[-1], state_credit),
-        *_parity_findings(lines, rows[-1]),
-        *_envelope_findings(lines, envelopes),
-    ]
+    year = heading.year
+    carry_overs = []
     if previous_lines is not None:
-        findings += carry_over_findings(
-            previous_year=heading.year - 1,
-            previous=previous_lines,
-            current_year=heading.year,
-            current=lines,
-        )
+        carry_overs.append((year - 1, previous_lines, year, lines))
     if next_planned_lines is not None:
-        findings += carry_over_findings(
-            previous_year=heading.year,
-            previous=lines,
-            current_year=heading.year + 1,
-            current=next_planned_lines,
-        )
-    return FinancialTable(
-        kind=kind,
-        year=heading.year,
-        title_lines=title_lines(kind, heading),
-        columns=columns,
-        rows=rows,
-        findings=tuple(findings),
+        carry_overs.append((year, lines, year + 1, next_planned_lines))
+    return _build_table(
+        kind=TableKind.EXECUTION,
+        columns=execution_columns(year),
+        heading=heading,
+        themes=themes,
+        lines=lines,
+        state_credit=state_credit,
+        envelopes=envelopes,
+        carry_overs=carry_overs,
     )
 
 
@@ -563,29 +584,16 @@ def build_planned_table(
     ``previous_lines`` are the executed budgets of N-1, whose "à reporter" amounts must equal
     B and D of this table.
     """
-    kind = TableKind.PLANNED
-    columns = planned_columns(heading.year)
-    rows = _build_rows(kind, columns, themes, lines)
-    findings = [
-        *_line_findings(lines, execution=False),
-        *_state_total_findings(kind, heading.year, rows[-1], state_credit),
-        *_parity_findings(lines, rows[-1]),
-        *_envelope_findings(lines, envelopes),
-    ]
-    if previous_lines is not None:
-        findings += carry_over_findings(
-            previous_year=heading.year - 1,
-            previous=previous_lines,
-            current_year=heading.year,
-            current=lines,
-        )
-    return FinancialTable(
-        kind=kind,
-        year=heading.year,
-        title_lines=title_lines(kind, heading),
-        columns=columns,
-        rows=rows,
-        findings=tuple(findings),
+    year = heading.year
+    return _build_table(
+        kind=TableKind.PLANNED,
+        columns=planned_columns(year),
+        heading=heading,
+        themes=themes,
+        lines=lines,
+        state_credit=state_credit,
+        envelopes=envelopes,
+        carry_overs=[] if previous_lines is None else [(year - 1, previous_lines, year, lines)],
     )
 
 
