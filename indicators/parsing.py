@@ -12,6 +12,9 @@ from decimal import Decimal
 
 NUMBER = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
 LEADING_NUMBER = re.compile(rf"^\s*(?:au\s+[\d/.-]+\s+)?(?P<number>{NUMBER})", re.IGNORECASE)
+# "2 mois", "3 semaines": a duration in another unit than the indicator's days; no number is
+# guessed from it, the text is kept.
+OTHER_DURATION = re.compile(rf"^\s*(?:{NUMBER})\s*(?:mois|semaines?)\b", re.IGNORECASE)
 # "… – projection sur l'année 2022 : 6009": the projected value follows the colon, not the year.
 PROJECTION = re.compile(rf"projection\b.*?:\s*(?P<number>{NUMBER})", re.IGNORECASE)
 
@@ -68,6 +71,6 @@ def parse_indicator_value(raw: str) -> ParsedValue | None:
             raw=raw, number=_to_decimal(projection.group("number")), status="projection"
         )
     leading = LEADING_NUMBER.match(raw)
-    if leading:
+    if leading and not OTHER_DURATION.match(raw):
         return ParsedValue(raw=raw, number=_to_decimal(leading.group("number")), status="number")
     return ParsedValue(raw=raw, number=None, status="text")

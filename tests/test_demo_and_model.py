@@ -11,8 +11,8 @@ from actions.choices import BudgetKind
 from actions.models import EXECUTION_AMOUNT_FIELDS, Action, ActionYear, Budget
 from actions.services import budget_set
 from conventions.models import Convention, ConventionYear, Department, Region, Theme
-from indicators.choices import ValueStatus
-from indicators.models import IndicatorValue
+from indicators.choices import Direction, Unit, ValueStatus
+from indicators.models import Indicator, IndicatorValue
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +111,37 @@ def test_convention_dates_are_ordered():
     convention = Convention.objects.first()
     with pytest.raises(IntegrityError), transaction.atomic():
         Convention.objects.filter(pk=convention.pk).update(end_date="2000-01-01")
+
+
+def test_an_indicator_keeps_its_identity_from_the_2022_report_to_the_2023_matrix():
+    delay = Indicator.objects.get(
+        department__code="77", label__startswith="Délai moyen du démarrage"
+    )
+    assert (delay.unit, delay.direction) == (Unit.DAYS, Direction.LOWER)
+    years = set(delay.matrix_entries.values_list("convention_year__year", flat=True))
+    assert years == {2022, 2023}
+    values = {value.period.label: value.raw for value in delay.values.select_related("period")}
+    # The 2022 report is read first; ANNEXE 8 repeats the series one period earlier
+    # (CALPAE.md §9.3) and only adds what the report did not have.
+    assert values["Résultat atteint au 1er semestre 2022 (1/01 au 30/05/22)"] == "35 jours"
+    assert values["Résultat atteint en 2022 (Total)"] == "19 jours"
+    quarter = "Résultat atteint sur le 1er trimestre 2023 (conventions en année glissante)"
+    assert values[quarter] == "19 jours"
+    target = delay.targets.get(convention_year__year=2023)
+    assert (target.raw, target.number) == ("25,1", Decimal("25.1"))
+
+
+def test_2020_report_indicators_have_targets_and_the_judgement_of_the_report():
+    ppe = Indicator.objects.get(label__startswith="Pourcentage de PPE mis en place")
+    entry = ppe.matrix_entries.get()
+    assert entry.convention_year.year == 2020
+    assert entry.action_year.number == "1.1"
+    assert ppe.targets.get(convention_year__year=2020).number == Decimal("60")
+    value_2020 = ppe.values.get(period__year=2020, period__kind="year")
+    assert value_2020.number == Decimal("47.63")
+    assert value_2020.comment.startswith(
+        "Degré de réalisation : L'indicateur rejoint l'objectif contractualisé."
+    )
+    delay = Indicator.objects.get(label="Délai d'entrée dans l'accompagnement global")
+    target = delay.targets.get()
+    assert (target.raw, target.number, target.status) == ("2 mois", None, ValueStatus.TEXT)

@@ -62,6 +62,8 @@ def test_projection_takes_the_projected_value():
         ("Pas d'indicateur prévu pour cette action", "no_indicator"),
         ("Pas d\u2019indicateur prévu pour cette action", "no_indicator"),  # PDF apostrophe
         ("En moyenne 58", "text"),
+        ("2 mois", "text"),  # a duration in months: no number of days is guessed
+        ("3 semaines", "text"),
     ],
 )
 def test_statuses(raw, status):

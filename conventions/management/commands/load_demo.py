@@ -37,6 +37,7 @@ from conventions.services import (
 from indicators.models import Indicator, Period
 from indicators.services import (
     indicator_create,
+    indicator_target_set,
     indicator_value_set,
     matrix_entry_create,
     period_create,
@@ -139,7 +140,7 @@ class Command(BaseCommand):
         programme = Programme.objects.get(code=data["programme"])
         themes = {theme.code: theme for theme in Theme.objects.filter(programme=programme)}
         periods = {
-            row["label"]: period_create(
+            row["key"]: period_create(
                 actor=actor,
                 department=department,
                 label=row["label"],
@@ -186,8 +187,7 @@ class Command(BaseCommand):
                     new_end_date=_date(amendment.get("new_end_date")),
                     summary=amendment.get("summary", ""),
                 )
-            if "matrix" in row:
-                self._load_matrix(row["matrix"], department, programme, periods, actor)
+        self._load_indicators(data, department, programme, periods, actor)
 
     def _load_year(self, year, convention, themes, actions, department, programme, actor):
         layout = None
@@ -271,35 +271,44 @@ class Command(BaseCommand):
                 )
         return convention_year
 
-    def _load_matrix(self, matrix, department, programme, periods, actor):
-        convention_year = ConventionYear.objects.get(
-            convention__department=department, year=matrix["year"]
-        )
-        for position, entry in enumerate(matrix["entries"], start=1):
-            indicator = indicator_create(
-                actor=actor,
-                programme=programme,
-                department=department,
-                code=entry["code"],
-                label=entry["label"],
-                definition=entry["definition"],
-                unit=entry["unit"],
-                direction=entry["direction"],
+    def _load_indicators(self, data, department, programme, periods, actor):
+        indicators = {
+            row["code"]: indicator_create(
+                actor=actor, programme=programme, department=department, **row
             )
-            matrix_entry_create(
-                actor=actor,
-                convention_year=convention_year,
-                indicator=indicator,
-                position=position,
-                group_label=entry["group_label"],
-                measure_label=entry["measure_label"],
-            )
-            for label, raw in entry["values"].items():
-                indicator_value_set(
+            for row in data["indicators"]
+        }
+        years = {
+            cy.year: cy for cy in ConventionYear.objects.filter(convention__department=department)
+        }
+        for matrix in data["matrices"]:
+            convention_year = years[matrix["year"]]
+            action_years = {ay.number: ay for ay in convention_year.action_years.all()}
+            for position, entry in enumerate(matrix["entries"], start=1):
+                matrix_entry_create(
                     actor=actor,
-                    indicator=indicator,
-                    period=periods[label],
-                    raw=raw,
-                    realigned=entry["realigned"],
-                    comment=f"Source : {entry['source']}",
+                    convention_year=convention_year,
+                    indicator=indicators[entry["indicator"]],
+                    position=position,
+                    printed_label=entry["printed_label"],
+                    group_label=entry["group_label"],
+                    measure_label=entry["measure_label"],
+                    action_year=action_years.get(entry["action_number"]),
                 )
+        for value in data["values"]:
+            indicator_value_set(
+                actor=actor,
+                indicator=indicators[value["indicator"]],
+                period=periods[value["period"]],
+                raw=value["raw"],
+                realigned=value["realigned"],
+                comment=value["comment"],
+            )
+        for target in data["targets"]:
+            indicator_target_set(
+                actor=actor,
+                indicator=indicators[target["indicator"]],
+                convention_year=years[target["year"]],
+                raw=target["raw"],
+                comment=target["comment"],
+            )
