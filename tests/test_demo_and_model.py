@@ -115,9 +115,12 @@ def test_convention_dates_are_ordered():
 
 def test_an_indicator_keeps_its_identity_from_the_2022_report_to_the_2023_matrix():
     delay = Indicator.objects.get(
-        department__code="77", label__startswith="Délai moyen du démarrage"
+        department__isnull=True, label="Délai moyen du démarrage de l'accompagnement global"
     )
     assert (delay.unit, delay.direction) == (Unit.DAYS, Direction.LOWER)
+    assert delay.theme.code == "garantie-activite"
+    printed_2022 = delay.matrix_entries.get(convention_year__year=2022).printed_label
+    assert printed_2022.endswith("(reporting chiffres Pôle emploi renseignés par le CD)")
     years = set(delay.matrix_entries.values_list("convention_year__year", flat=True))
     assert years == {2022, 2023}
     values = {value.period.label: value.raw for value in delay.values.select_related("period")}
@@ -129,6 +132,18 @@ def test_an_indicator_keeps_its_identity_from_the_2022_report_to_the_2023_matrix
     assert values[quarter] == "19 jours"
     target = delay.targets.get(convention_year__year=2023)
     assert (target.raw, target.number) == ("25,1", Decimal("25.1"))
+
+
+def test_national_indicator_catalogue_is_reference_data():
+    national = Indicator.objects.filter(department__isnull=True)
+    assert national.count() >= 50
+    assert not national.filter(theme__isnull=True).exists()
+    teenagers = national.get(label="dont nombre de jeunes de 12 - 15 ans")
+    assert teenagers.parent.label.startswith("Nombre de jeunes touchés par la nouvelle action")
+    contacts = national.get(label="Nombre de premiers contacts établis")
+    assert "données DIHAL" in contacts.definition
+    # The Département's own fiche indicators stay local.
+    assert Indicator.objects.get(label="MASP: nombre de MASP accordées").department.code == "77"
 
 
 def test_2020_report_indicators_have_targets_and_the_judgement_of_the_report():

@@ -34,7 +34,7 @@ from conventions.services import (
     convention_year_open,
     state_envelope_create,
 )
-from indicators.models import Indicator, Period
+from indicators.models import Indicator, MatrixEntry, Period
 from indicators.services import (
     indicator_create,
     indicator_target_set,
@@ -131,6 +131,7 @@ class Command(BaseCommand):
     # --- data ----------------------------------------------------------------------------
 
     def _delete(self, department: Department) -> None:
+        MatrixEntry.objects.filter(convention_year__convention__department=department).delete()
         Indicator.objects.filter(department=department).delete()
         Convention.objects.filter(department=department).delete()
         Action.objects.filter(department=department).delete()
@@ -272,12 +273,18 @@ class Command(BaseCommand):
         return convention_year
 
     def _load_indicators(self, data, department, programme, periods, actor):
+        # National indicators come from the reference catalogue; the Département's own are created.
         indicators = {
-            row["code"]: indicator_create(
-                actor=actor, programme=programme, department=department, **row
-            )
-            for row in data["indicators"]
+            indicator.code: indicator
+            for indicator in Indicator.objects.filter(programme=programme, department=None)
         }
+        for row in data["indicators"]:
+            indicators[row["code"]] = indicator_create(
+                actor=actor,
+                programme=programme,
+                department=department,
+                **{**row, "parent": indicators[row["parent"]] if row["parent"] else None},
+            )
         years = {
             cy.year: cy for cy in ConventionYear.objects.filter(convention__department=department)
         }
