@@ -106,6 +106,12 @@ class ActionYear(models.Model):
     )
     execution_review = models.TextField("bilan d'exécution", blank=True)
     outlook = models.TextField("perspectives", blank=True)
+    version = models.PositiveIntegerField(
+        "version",
+        default=1,
+        editable=False,
+        help_text="Incrémentée à chaque enregistrement : deux saisies ne s'écrasent pas.",
+    )
 
     history = HistoricalRecords()
     objects = ActionYearQuerySet.as_manager()

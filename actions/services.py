@@ -4,8 +4,12 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast, Concat
+from django.utils.text import slugify
+from simple_history.utils import bulk_update_with_history
 
-from actions.choices import BudgetKind, Funder
+from actions.choices import ActionStatus, BudgetKind, Funder
 from actions.models import Action, ActionYear, Budget, OtherFunding
 from calpae.audit import save_with_audit
 from conventions.models import ConventionYear, Theme
@@ -83,3 +87,276 @@ def budget_set(
                 reason=f"Autres financeurs de la fiche {action_year.number}",
             )
     return budget
+
+
+# --- Data entry by département staff (optimistic locking on the fiche-action of the year) ------
+
+
+class ConcurrentEditError(Exception):
+    """Someone saved the same fiche-action since the form was read: nothing was written."""
+
+    def __init__(self, action_year: ActionYear, read_version: int):
+        self.action_year = action_year
+        self.read_version = read_version
+        self.current_version = (
+            ActionYear.objects.filter(pk=action_year.pk).values_list("version", flat=True).first()
+        )
+        super().__init__(
+            "Cette fiche-action a été modifiée par quelqu'un d'autre pendant votre saisie : "
+            "vos modifications n'ont pas été enregistrées."
+        )
+
+
+def _claim(action_year: ActionYear, *, version: int) -> None:
+    """Take the next version of the fiche-action, or refuse if another save came first.
+
+    One conditional ``UPDATE … WHERE version = read version``: of two concurrent saves, the
+    database lets exactly one through (the other waits for the row, then matches nothing).
+    """
+    updated = ActionYear.objects.filter(pk=action_year.pk, version=version).update(
+        version=F("version") + 1
+    )
+    if not updated:
+        raise ConcurrentEditError(action_year, version)
+    action_year.version = version + 1
+
+
+IDENTITY_FIELDS = (
+    "number",
+    "sequence_number",
+    "title",
+    "previous_reference",
+    "theme",
+    "block",
+    "lead_service",
+    "start_date",
+    "start_date_text",
+    "duration",
+    "partners",
+    "objectives",
+    "fapi_funded",
+)
+NARRATIVE_FIELDS = ("description", "execution_review", "outlook")
+
+
+@transaction.atomic
+def action_year_update(
+    *, actor, action_year: ActionYear, version: int, reason: str = "", **fields
+) -> ActionYear:
+    """Change the fiche of the year (identity or narrative), refused if it changed meanwhile."""
+    unknown = set(fields) - set(IDENTITY_FIELDS) - set(NARRATIVE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Champs inconnus : {', '.join(sorted(unknown))}.")
+    _claim(action_year, version=version)
+    for name, value in fields.items():
+        setattr(action_year, name, value)
+    if "number" in fields:
+        action_year.number = action_year.number.strip().rstrip(".")
+    return save_with_audit(
+        action_year, actor=actor, reason=reason or f"Fiche {action_year.number} modifiée"
+    )
+
+
+@transaction.atomic
+def budget_save(
+    *,
+    actor,
+    action_year: ActionYear,
+    kind: BudgetKind,
+    version: int,
+    other_fundings: list[tuple[Funder, str, Decimal]],
+    **amounts,
+) -> Budget:
+    """Save a budget from its form: the amounts and the lines of column E, all or nothing."""
+    _claim(action_year, version=version)
+    # ``version`` is not a tracked field of the budget; the fiche's new version is in its history.
+    save_with_audit(action_year, actor=actor, reason=f"Budget de la fiche {action_year.number}")
+    return budget_set(
+        actor=actor,
+        action_year=action_year,
+        kind=kind,
+        other_fundings=other_fundings,
+        **amounts,
+    )
+
+
+@transaction.atomic
+def action_year_retire(*, actor, action_year: ActionYear, version: int, reason: str) -> ActionYear:
+    """Retire a fiche from the year: it stays in the history, it is no longer carried forward."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Indiquez le motif du retrait."})
+    _claim(action_year, version=version)
+    action_year.status = ActionStatus.RETIRED
+    return save_with_audit(
+        action_year, actor=actor, reason=f"Fiche {action_year.number} retirée : {reason.strip()}"
+    )
+
+
+@transaction.atomic
+def action_year_reinstate(*, actor, action_year: ActionYear, version: int) -> ActionYear:
+    _claim(action_year, version=version)
+    action_year.status = ActionStatus.ACTIVE
+    return save_with_audit(action_year, actor=actor, reason=f"Fiche {action_year.number} rétablie")
+
+
+@transaction.atomic
+def action_years_renumber(
+    *, actor, convention_year: ConventionYear, numbers: dict[int, str]
+) -> list[ActionYear]:
+    """Give the fiches of a year new numbers at once (swaps included), with history.
+
+    ``numbers`` maps the id of each fiche of the year to its new number. The unique constraint
+    on (exercice, numéro) is checked at each statement, so the numbers first go through
+    temporary values inside the transaction; the history records only the final change.
+    """
+    action_years = list(
+        ActionYear.objects.select_for_update().filter(convention_year=convention_year)
+    )
+    by_pk = {action_year.pk: action_year for action_year in action_years}
+    unknown = set(numbers) - set(by_pk)
+    if unknown:
+        raise ValidationError("Une fiche ne fait pas partie de cet exercice.")
+    cleaned = {pk: number.strip().rstrip(".") for pk, number in numbers.items()}
+    final = {pk: cleaned.get(pk, action_year.number) for pk, action_year in by_pk.items()}
+    errors = {}
+    seen: dict[str, int] = {}
+    for pk, number in sorted(final.items()):
+        if not number:
+            errors[pk] = "Indiquez un numéro."
+        elif number in seen:
+            errors[pk] = f"Le numéro {number} est déjà donné à une autre fiche."
+        else:
+            seen[number] = pk
+    if errors:
+        raise ValidationError({str(pk): message for pk, message in errors.items()})
+    changed = [by_pk[pk] for pk, number in final.items() if by_pk[pk].number != number]
+    if not changed:
+        return []
+    ActionYear.objects.filter(pk__in=[action_year.pk for action_year in changed]).update(
+        number=Concat(Value("~"), Cast("id", CharField())), version=F("version") + 1
+    )
+    for action_year in changed:
+        action_year.number = final[action_year.pk]
+        action_year.version += 1
+    bulk_update_with_history(
+        changed,
+        ActionYear,
+        ["number", "version"],
+        default_user=actor,
+        default_change_reason=f"Renumérotation des fiches {convention_year.year}",
+    )
+    return changed
+
+
+def _carried_amounts(action_year: ActionYear) -> dict:
+    """The "à reporter" amounts of year N, as the "reports" columns B and D of year N+1."""
+    executed = Budget.objects.filter(action_year=action_year, kind=BudgetKind.EXECUTED).first()
+    if executed is None:
+        return {}
+    return {
+        "state_carried_over": executed.carry_over_state,
+        "cd_carried_over": executed.carry_over_cd,
+    }
+
+
+@transaction.atomic
+def action_carry_forward(*, actor, action_year: ActionYear, target: ConventionYear) -> ActionYear:
+    """Carry a fiche into a later year, keeping its identity (``Action``).
+
+    The fiche of year N+1 starts with the number, title, thème and description of year N, and its
+    planned budget's "reports" columns (B, D) are prefilled from the amounts "à reporter" of N.
+    """
+    source = action_year.convention_year
+    if target.pk == source.pk or target.year <= source.year:
+        raise ValidationError("Choisissez un exercice postérieur.")
+    if target.convention.department_id != source.convention.department_id:
+        raise ValidationError("L'exercice choisi appartient à un autre Département.")
+    if ActionYear.objects.filter(convention_year=target, action=action_year.action).exists():
+        raise ValidationError(
+            f"La fiche {action_year.number} est déjà reconduite sur {target.year}."
+        )
+    number = action_year.number
+    if ActionYear.objects.filter(convention_year=target, number=number).exists():
+        raise ValidationError(
+            f"Le numéro {number} est déjà pris en {target.year} : renumérotez avant de reconduire."
+        )
+    carried = action_year_create(
+        actor=actor,
+        action=action_year.action,
+        convention_year=target,
+        theme=action_year.theme,
+        number=number,
+        title=action_year.title,
+        block=action_year.block,
+        sequence_number=action_year.sequence_number,
+        previous_reference=action_year.previous_reference,
+        lead_service=action_year.lead_service,
+        description=action_year.description,
+        partners=action_year.partners,
+        objectives=action_year.objectives,
+        duration=action_year.duration,
+        start_date=action_year.start_date,
+        start_date_text=action_year.start_date_text,
+        fapi_funded=action_year.fapi_funded,
+    )
+    amounts = {k: v for k, v in _carried_amounts(action_year).items() if v is not None}
+    if amounts:
+        budget_set(actor=actor, action_year=carried, kind=BudgetKind.PLANNED, **amounts)
+    return carried
+
+
+@transaction.atomic
+def convention_year_carry_forward(
+    *, actor, source: ConventionYear, target: ConventionYear
+) -> list[ActionYear]:
+    """Carry every fiche still active in ``source`` that ``target`` does not have yet."""
+    present = set(
+        ActionYear.objects.filter(convention_year=target).values_list("action_id", flat=True)
+    )
+    return [
+        action_carry_forward(actor=actor, action_year=action_year, target=target)
+        for action_year in ActionYear.objects.filter(
+            convention_year=source, status=ActionStatus.ACTIVE
+        )
+        .exclude(action_id__in=present)
+        .select_related("action", "theme", "convention_year__convention")
+    ]
+
+
+@transaction.atomic
+def action_year_add(
+    *,
+    actor,
+    convention_year: ConventionYear,
+    name: str,
+    theme: Theme,
+    number: str,
+    title: str,
+    **fields,
+) -> ActionYear:
+    """Create a new fiche-action (identity and fiche of the year) from the year page."""
+    convention = convention_year.convention
+    base = slugify(name or title)[:60] or "fiche"
+    code, suffix = base, 2
+    while Action.objects.filter(
+        department=convention.department, programme=convention.programme, code=code
+    ).exists():
+        code, suffix = f"{base}-{suffix}", suffix + 1
+    if ActionYear.objects.filter(convention_year=convention_year, number=number.strip()).exists():
+        raise ValidationError({"number": f"Le numéro {number} est déjà pris cette année."})
+    action = action_create(
+        actor=actor,
+        department=convention.department,
+        programme=convention.programme,
+        code=code,
+        name=name or title,
+    )
+    return action_year_create(
+        actor=actor,
+        action=action,
+        convention_year=convention_year,
+        theme=theme,
+        number=number,
+        title=title,
+        **fields,
+    )

@@ -1,19 +1,28 @@
 """Reads for the official tables: database rows → the plain inputs of ``reports.tables``.
 
-A fixed number of queries per table, whatever the number of actions.
+:func:`year_tables` computes both tables of many years in a fixed number of queries (six, plus
+one for the justifications), whatever the number of years and actions: the home page shows the
+open findings of every year a user sees, the year page those of one year.
 """
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db.models import Sum
 
 from actions.choices import BudgetKind
 from actions.models import Budget
 from conventions.models import ConventionYear, StateEnvelope, ThemeYear
+from reports.models import Justification, TableKind
 from reports.tables import (
     CENT,
     Block,
     BudgetLine,
     Envelope,
     FinancialTable,
+    Finding,
+    Severity,
     TableHeading,
     ThemeInput,
     build_execution_table,
@@ -22,71 +31,95 @@ from reports.tables import (
 )
 
 
-def theme_inputs(convention_year: ConventionYear) -> list[ThemeInput]:
-    inputs = []
-    for theme_year in ThemeYear.objects.filter(convention_year=convention_year).select_related(
-        "theme__chorus_code"
-    ):
-        theme = theme_year.theme
-        chorus = str(theme.chorus_code) if theme.chorus_code else ""
-        if theme_year.chorus_note:
-            chorus = f"{chorus} {theme_year.chorus_note}".strip()
-        inputs.append(
-            ThemeInput(
-                key=theme.code,
-                label=theme_year.label,
-                block=Block(theme.block),
-                position=theme_year.position,
-                chorus=chorus,
-                placeholders=tuple(tuple(row) for row in theme_year.placeholder_rows),
+@dataclass(frozen=True)
+class FindingEntry:
+    """A finding of one of the year's tables, with its written justification if any."""
+
+    table: TableKind
+    finding: Finding
+    justification: Justification | None
+
+    @property
+    def key(self) -> str:
+        return self.finding.key(self.table)
+
+    @property
+    def is_open(self) -> bool:
+        return self.justification is None
+
+    @property
+    def is_error(self) -> bool:
+        return self.finding.severity == Severity.ERROR
+
+
+@dataclass(frozen=True)
+class YearTables:
+    """The execution and prévisionnel tables of a year, and the state of their findings."""
+
+    convention_year: ConventionYear
+    execution: FinancialTable
+    planned: FinancialTable
+    justifications: dict[str, Justification] = field(default_factory=dict)
+
+    @property
+    def entries(self) -> list[FindingEntry]:
+        return [
+            FindingEntry(table, finding, self.justifications.get(finding.key(table)))
+            for table, table_findings in (
+                (TableKind.EXECUTION, self.execution.findings),
+                (TableKind.PLANNED, self.planned.findings),
             )
-        )
-    return inputs
+            for finding in table_findings
+        ]
+
+    @property
+    def open_entries(self) -> list[FindingEntry]:
+        return [entry for entry in self.entries if entry.is_open]
+
+    def entries_for_action(self, action_key: str) -> list[FindingEntry]:
+        return [entry for entry in self.entries if entry.finding.action_key == action_key]
+
+    @property
+    def finding_keys(self) -> set[str]:
+        return {entry.key for entry in self.entries}
 
 
-def budget_lines(convention_year: ConventionYear, kind: BudgetKind) -> list[BudgetLine]:
-    budgets = (
-        Budget.objects.filter(action_year__convention_year=convention_year, kind=kind)
-        .select_related("action_year__action", "action_year__theme")
-        .annotate(other_total=Sum("other_fundings__amount"))
+def _theme_input(theme_year: ThemeYear) -> ThemeInput:
+    theme = theme_year.theme
+    chorus = str(theme.chorus_code) if theme.chorus_code else ""
+    if theme_year.chorus_note:
+        chorus = f"{chorus} {theme_year.chorus_note}".strip()
+    return ThemeInput(
+        key=theme.code,
+        label=theme_year.label,
+        block=Block(theme.block),
+        position=theme_year.position,
+        chorus=chorus,
+        placeholders=tuple(tuple(row) for row in theme_year.placeholder_rows),
     )
-    return [
-        BudgetLine(
-            action_key=budget.action_year.action.code,
-            theme_key=budget.action_year.theme.code,
-            number=budget.action_year.number,
-            title=printed_title(
-                title=budget.action_year.title, sequence_number=budget.action_year.sequence_number
-            ),
-            state_new=budget.state_new,
-            state_carried_over=budget.state_carried_over,
-            cd_new=budget.cd_new,
-            valorisation=budget.valorisation,
-            cd_carried_over=budget.cd_carried_over,
-            # SQLite sums decimals with extra digits: bring them back to cents.
-            other_funding=None if budget.other_total is None else budget.other_total.quantize(CENT),
-            declared_total=budget.declared_total,
-            realised=budget.realised,
-            carry_over_state=budget.carry_over_state,
-            carry_over_cd=budget.carry_over_cd,
-            carry_over_unallocated=budget.carry_over_unallocated,
-            comment=budget.comment,
-        )
-        for budget in budgets
-    ]
 
 
-def envelopes(convention_year: ConventionYear) -> list[Envelope]:
-    return [
-        Envelope(
-            theme_keys=frozenset(theme.code for theme in envelope.themes.all()),
-            amount=envelope.amount,
-            label=envelope.note or f"Enveloppe {envelope.get_kind_display().lower()}",
-        )
-        for envelope in StateEnvelope.objects.filter(
-            convention_year=convention_year
-        ).prefetch_related("themes")
-    ]
+def _budget_line(budget: Budget) -> BudgetLine:
+    action_year = budget.action_year
+    return BudgetLine(
+        action_key=action_year.action.code,
+        theme_key=action_year.theme.code,
+        number=action_year.number,
+        title=printed_title(title=action_year.title, sequence_number=action_year.sequence_number),
+        state_new=budget.state_new,
+        state_carried_over=budget.state_carried_over,
+        cd_new=budget.cd_new,
+        valorisation=budget.valorisation,
+        cd_carried_over=budget.cd_carried_over,
+        # SQLite sums decimals with extra digits: bring them back to cents.
+        other_funding=None if budget.other_total is None else budget.other_total.quantize(CENT),
+        declared_total=budget.declared_total,
+        realised=budget.realised,
+        carry_over_state=budget.carry_over_state,
+        carry_over_cd=budget.carry_over_cd,
+        carry_over_unallocated=budget.carry_over_unallocated,
+        comment=budget.comment,
+    )
 
 
 def heading(convention_year: ConventionYear) -> TableHeading:
@@ -99,56 +132,111 @@ def heading(convention_year: ConventionYear) -> TableHeading:
     )
 
 
-def _sibling_year(convention_year: ConventionYear, year: int) -> ConventionYear | None:
-    """The year ``year`` of the same Département and programme, in whichever convention."""
-    convention = convention_year.convention
-    return ConventionYear.objects.filter(
-        convention__department_id=convention.department_id,
-        convention__programme_id=convention.programme_id,
-        year=year,
-    ).first()
+def year_tables(convention_years: Iterable[ConventionYear]) -> dict[int, YearTables]:
+    """Both tables of each year, by the year's id, read in a fixed number of queries.
 
-
-def _load(convention_year: ConventionYear) -> ConventionYear:
-    return ConventionYear.objects.select_related("convention__department__region").get(
-        pk=convention_year.pk
+    The carry-over checks read the neighbouring years of the same Département and programme
+    (in whichever convention): the executed budgets of N-1 and the prévisionnel of N+1.
+    """
+    ids = [convention_year.pk for convention_year in convention_years]
+    if not ids:
+        return {}
+    years = list(
+        ConventionYear.objects.filter(pk__in=ids).select_related(
+            "convention__department__region"
+        )
     )
+    owners = {(year.convention.department_id, year.convention.programme_id) for year in years}
+    siblings: dict[tuple[int, int, int], int] = {}
+    for pk, department_id, programme_id, year in (
+        ConventionYear.objects.filter(
+            convention__department_id__in={owner[0] for owner in owners},
+            convention__programme_id__in={owner[1] for owner in owners},
+        )
+        .order_by("convention__start_date", "convention_id", "year")
+        .values_list("pk", "convention__department_id", "convention__programme_id", "year")
+    ):
+        siblings.setdefault((department_id, programme_id, year), pk)
 
+    def sibling(convention_year: ConventionYear, year: int) -> int | None:
+        convention = convention_year.convention
+        return siblings.get((convention.department_id, convention.programme_id, year))
 
-def _year_inputs(convention_year: ConventionYear, kind: BudgetKind) -> dict:
-    """What both tables read of their own year."""
-    return {
-        "heading": heading(convention_year),
-        "themes": theme_inputs(convention_year),
-        "lines": budget_lines(convention_year, kind),
-        "state_credit": convention_year.state_credit,
-        "envelopes": envelopes(convention_year),
-    }
+    wanted = set(ids)
+    for convention_year in years:
+        wanted.update(
+            pk
+            for pk in (
+                sibling(convention_year, convention_year.year - 1),
+                sibling(convention_year, convention_year.year + 1),
+            )
+            if pk is not None
+        )
+    lines: dict[tuple[int, str], list[BudgetLine]] = defaultdict(list)
+    for budget in (
+        Budget.objects.filter(action_year__convention_year_id__in=wanted)
+        .select_related("action_year__action", "action_year__theme")
+        .annotate(other_total=Sum("other_fundings__amount"))
+    ):
+        lines[(budget.action_year.convention_year_id, budget.kind)].append(_budget_line(budget))
+    themes: dict[int, list[ThemeInput]] = defaultdict(list)
+    for theme_year in ThemeYear.objects.filter(convention_year_id__in=ids).select_related(
+        "theme__chorus_code"
+    ):
+        themes[theme_year.convention_year_id].append(_theme_input(theme_year))
+    envelopes: dict[int, list[Envelope]] = defaultdict(list)
+    for envelope in StateEnvelope.objects.filter(convention_year_id__in=ids).prefetch_related(
+        "themes"
+    ):
+        envelopes[envelope.convention_year_id].append(
+            Envelope(
+                theme_keys=frozenset(theme.code for theme in envelope.themes.all()),
+                amount=envelope.amount,
+                label=envelope.note or f"Enveloppe {envelope.get_kind_display().lower()}",
+            )
+        )
+    justifications: dict[int, dict[str, Justification]] = defaultdict(dict)
+    for justification in Justification.objects.filter(convention_year_id__in=ids).select_related(
+        "author"
+    ):
+        justifications[justification.convention_year_id][justification.key] = justification
 
+    def lines_of(pk: int | None, kind: BudgetKind) -> list[BudgetLine] | None:
+        return None if pk is None else lines[(pk, kind)]
 
-def _lines_of_year(convention_year: ConventionYear, year: int, kind: BudgetKind):
-    """The budgets of another year of the same Département, or ``None`` when it is not here."""
-    sibling = _sibling_year(convention_year, year)
-    return budget_lines(sibling, kind) if sibling else None
+    result = {}
+    for convention_year in years:
+        common = {
+            "heading": heading(convention_year),
+            "themes": themes[convention_year.pk],
+            "state_credit": convention_year.state_credit,
+            "envelopes": envelopes[convention_year.pk],
+        }
+        previous = sibling(convention_year, convention_year.year - 1)
+        following = sibling(convention_year, convention_year.year + 1)
+        result[convention_year.pk] = YearTables(
+            convention_year=convention_year,
+            execution=build_execution_table(
+                **common,
+                lines=lines[(convention_year.pk, BudgetKind.EXECUTED)],
+                previous_lines=lines_of(previous, BudgetKind.EXECUTED),
+                next_planned_lines=lines_of(following, BudgetKind.PLANNED),
+            ),
+            planned=build_planned_table(
+                **common,
+                lines=lines[(convention_year.pk, BudgetKind.PLANNED)],
+                previous_lines=lines_of(previous, BudgetKind.EXECUTED),
+            ),
+            justifications=justifications[convention_year.pk],
+        )
+    return result
 
 
 def execution_table(convention_year: ConventionYear) -> FinancialTable:
     """Tableau financier récapitulatif — exécution, with its findings."""
-    convention_year = _load(convention_year)
-    year = convention_year.year
-    return build_execution_table(
-        **_year_inputs(convention_year, BudgetKind.EXECUTED),
-        previous_lines=_lines_of_year(convention_year, year - 1, BudgetKind.EXECUTED),
-        next_planned_lines=_lines_of_year(convention_year, year + 1, BudgetKind.PLANNED),
-    )
+    return year_tables([convention_year])[convention_year.pk].execution
 
 
 def planned_table(convention_year: ConventionYear) -> FinancialTable:
     """Tableau financier récapitulatif prévisionnel, with its findings."""
-    convention_year = _load(convention_year)
-    return build_planned_table(
-        **_year_inputs(convention_year, BudgetKind.PLANNED),
-        previous_lines=_lines_of_year(
-            convention_year, convention_year.year - 1, BudgetKind.EXECUTED
-        ),
-    )
+    return year_tables([convention_year])[convention_year.pk].planned

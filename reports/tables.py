@@ -204,10 +204,17 @@ class Finding:
     column: str | None = None
     expected: Decimal | None = None
     actual: Decimal | None = None
+    # What else tells two findings of the same rule, action and column apart: the pair of years
+    # of a carry-over ("2022-2023"), since an execution table checks both N-1 → N and N → N+1.
+    subject: str = ""
 
     @property
     def rule_label(self) -> str:
         return RULE_LABELS[self.rule]
+
+    def key(self, table: str) -> str:
+        """The identity of the finding within its year, stable when the amounts change."""
+        return ":".join((table, self.rule, self.action_key or "", self.column or "", self.subject))
 
 
 @dataclass(frozen=True)
@@ -843,6 +850,7 @@ def carry_over_findings(
                     column=letter,
                     expected=expected or ZERO,
                     actual=actual or ZERO,
+                    subject=f"{previous_year}-{current_year}",
                 )
             )
     for previous_field, current_field, letter, part in pairs:
@@ -862,6 +870,7 @@ def carry_over_findings(
                     column=letter,
                     expected=expected,
                     actual=actual,
+                    subject=f"{previous_year}-{current_year}",
                 )
             )
     return findings

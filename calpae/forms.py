@@ -1,0 +1,82 @@
+"""Form fields and helpers shared by the data-entry pages.
+
+French number entry: ``1 234,56``, ``1234,56``, ``1 234,56 €`` and ``1234.56`` are the same
+amount. Errors are French and name the field; the templates show them beside the field and in a
+summary at the top of the form (RGAA: error summary, focus on the first error).
+"""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from reports.formatting import format_amount
+
+# Every space a user or a spreadsheet may put between thousands: space, no-break space, narrow
+# no-break space, thin space; plus the euro sign.
+_IGNORED = re.compile(r"[\s\u00a0\u202f\u2009€]")
+_AMOUNT = re.compile(r"^-?\d+([.,]\d{1,2})?$")
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """``"1 234,56 €"`` → ``Decimal("1234.56")``; ``""`` → ``None``; raises ``ValueError``."""
+    cleaned = _IGNORED.sub("", text or "")
+    if not cleaned:
+        return None
+    if not _AMOUNT.match(cleaned):
+        raise ValueError(text)
+    try:
+        return Decimal(cleaned.replace(",", ".")).quantize(Decimal("0.01"))
+    except InvalidOperation as error:  # pragma: no cover - the pattern already excludes it
+        raise ValueError(text) from error
+
+
+class AmountInput(forms.TextInput):
+    """A text input (not ``type=number``, which refuses "1 234,56") with a numeric keyboard."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"inputmode": "decimal", "autocomplete": "off", **(attrs or {})})
+
+    def format_value(self, value):
+        if isinstance(value, Decimal):
+            return format_amount(value)
+        return super().format_value(value)
+
+
+class AmountField(forms.Field):
+    """An amount in euros, typed the French way; empty means an empty cell (``None``)."""
+
+    widget = AmountInput
+    default_error_messages = {
+        "invalid": "Saisissez un montant en euros, par exemple 1 234,56.",
+        "negative": "Le montant ne peut pas être négatif.",
+        "too_large": "Le montant ne peut pas dépasser 999 999 999 999,99 €.",
+    }
+
+    def to_python(self, value):
+        if isinstance(value, Decimal) or value is None:
+            return value
+        try:
+            amount = parse_amount(str(value))
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        return amount
+
+    def validate(self, value):
+        super().validate(value)
+        if value is None:
+            return
+        if value < 0:
+            raise ValidationError(self.error_messages["negative"], code="negative")
+        if value >= Decimal("1000000000000"):
+            raise ValidationError(self.error_messages["too_large"], code="too_large")
+
+
+class VersionField(forms.IntegerField):
+    """The version of the fiche-action the form was read at (optimistic locking)."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, **kwargs)
