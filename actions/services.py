@@ -107,7 +107,7 @@ class ConcurrentEditError(Exception):
         )
 
 
-def _claim(action_year: ActionYear, *, version: int) -> None:
+def action_year_claim(action_year: ActionYear, *, version: int) -> None:
     """Take the next version of the fiche-action, or refuse if another save came first.
 
     One conditional ``UPDATE … WHERE version = read version``: of two concurrent saves, the
@@ -147,7 +147,7 @@ def action_year_update(
     unknown = set(fields) - set(IDENTITY_FIELDS) - set(NARRATIVE_FIELDS)
     if unknown:
         raise ValidationError(f"Champs inconnus : {', '.join(sorted(unknown))}.")
-    _claim(action_year, version=version)
+    action_year_claim(action_year, version=version)
     for name, value in fields.items():
         setattr(action_year, name, value)
     if "number" in fields:
@@ -168,7 +168,7 @@ def budget_save(
     **amounts,
 ) -> Budget:
     """Save a budget from its form: the amounts and the lines of column E, all or nothing."""
-    _claim(action_year, version=version)
+    action_year_claim(action_year, version=version)
     # ``version`` is not a tracked field of the budget; the fiche's new version is in its history.
     save_with_audit(action_year, actor=actor, reason=f"Budget de la fiche {action_year.number}")
     return budget_set(
@@ -185,7 +185,7 @@ def action_year_retire(*, actor, action_year: ActionYear, version: int, reason: 
     """Retire a fiche from the year: it stays in the history, it is no longer carried forward."""
     if not reason.strip():
         raise ValidationError({"reason": "Indiquez le motif du retrait."})
-    _claim(action_year, version=version)
+    action_year_claim(action_year, version=version)
     action_year.status = ActionStatus.RETIRED
     return save_with_audit(
         action_year, actor=actor, reason=f"Fiche {action_year.number} retirée : {reason.strip()}"
@@ -194,7 +194,7 @@ def action_year_retire(*, actor, action_year: ActionYear, version: int, reason: 
 
 @transaction.atomic
 def action_year_reinstate(*, actor, action_year: ActionYear, version: int) -> ActionYear:
-    _claim(action_year, version=version)
+    action_year_claim(action_year, version=version)
     action_year.status = ActionStatus.ACTIVE
     return save_with_audit(action_year, actor=actor, reason=f"Fiche {action_year.number} rétablie")
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from calpae import views
 
@@ -13,5 +13,8 @@ urlpatterns = [
     path("connexion/", auth_views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("sante/", views.health, name="health"),
+    path("", include("actions.urls")),
+    path("", include("indicators.urls")),
+    path("", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

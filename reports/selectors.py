@@ -142,9 +142,7 @@ def year_tables(convention_years: Iterable[ConventionYear]) -> dict[int, YearTab
     if not ids:
         return {}
     years = list(
-        ConventionYear.objects.filter(pk__in=ids).select_related(
-            "convention__department__region"
-        )
+        ConventionYear.objects.filter(pk__in=ids).select_related("convention__department__region")
     )
     owners = {(year.convention.department_id, year.convention.programme_id) for year in years}
     siblings: dict[tuple[int, int, int], int] = {}

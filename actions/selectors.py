@@ -1,0 +1,320 @@
+"""Reads for the data-entry pages: a year's fiches with their budgets, a fiche, its history."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Prefetch, QuerySet, Sum
+
+from actions.choices import ActionStatus, BudgetKind
+from actions.models import ActionYear, Budget, OtherFunding
+from calpae.fields import MoneyField
+from conventions.choices import Block
+from conventions.models import ConventionYear, ThemeYear
+from reports.formatting import format_euros
+from reports.tables import CENT, ZERO
+
+# --- Completeness and budget figures ---------------------------------------------------------
+
+
+@dataclass
+class ActionSummary:
+    """What the year page says of one fiche: its budget totals and what is left to enter."""
+
+    action_year: ActionYear
+    planned: Budget | None = None
+    executed: Budget | None = None
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def is_retired(self) -> bool:
+        return self.action_year.status == ActionStatus.RETIRED
+
+    @property
+    def is_complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def planned_total(self) -> Decimal | None:
+        return _budget_total(self.planned)
+
+    @property
+    def executed_total(self) -> Decimal | None:
+        return _budget_total(self.executed)
+
+    @property
+    def realised(self) -> Decimal | None:
+        return self.executed.realised if self.executed else None
+
+
+def _budget_total(budget: Budget | None) -> Decimal | None:
+    """F = A+B+C+D+E (or the declared budget global when no split is given)."""
+    if budget is None:
+        return None
+    other = getattr(budget, "other_total", None)
+    values = [
+        budget.state_new,
+        budget.state_carried_over,
+        budget.cd_new,
+        budget.cd_carried_over,
+        None if other is None else Decimal(other).quantize(CENT),
+    ]
+    present = [value for value in values if value is not None]
+    if not present:
+        return budget.declared_total
+    return sum(present, ZERO)
+
+
+def missing_items(action_year: ActionYear, planned: Budget | None, executed: Budget | None):
+    """What a fiche still lacks for the year's report (empty list: complete)."""
+    if action_year.status == ActionStatus.RETIRED:
+        return []
+    missing = []
+    if _budget_total(planned) is None:
+        missing.append("budget prévisionnel")
+    if executed is None or executed.realised is None:
+        missing.append("réalisé au 31/12")
+    if not action_year.execution_review.strip():
+        missing.append("bilan d'exécution")
+    if not action_year.outlook.strip():
+        missing.append("perspectives")
+    return missing
+
+
+def _budgets_prefetch() -> Prefetch:
+    return Prefetch(
+        "budgets",
+        queryset=Budget.objects.annotate(other_total=Sum("other_fundings__amount")),
+    )
+
+
+def summarize(action_years) -> list[ActionSummary]:
+    summaries = []
+    for action_year in action_years:
+        budgets = {budget.kind: budget for budget in action_year.budgets.all()}
+        planned = budgets.get(BudgetKind.PLANNED)
+        executed = budgets.get(BudgetKind.EXECUTED)
+        summaries.append(
+            ActionSummary(
+                action_year=action_year,
+                planned=planned,
+                executed=executed,
+                missing=missing_items(action_year, planned, executed),
+            )
+        )
+    return summaries
+
+
+def action_years_with_budgets(convention_years) -> QuerySet[ActionYear]:
+    return (
+        ActionYear.objects.filter(convention_year__in=convention_years)
+        .select_related("action", "theme")
+        .prefetch_related(_budgets_prefetch())
+    )
+
+
+@dataclass
+class ThemeGroup:
+    theme_year: ThemeYear | None
+    label: str
+    block: str
+    actions: list[ActionSummary]
+
+    @property
+    def planned_total(self) -> Decimal:
+        return sum((a.planned_total or ZERO for a in self.actions if not a.is_retired), ZERO)
+
+    @property
+    def executed_total(self) -> Decimal:
+        return sum((a.executed_total or ZERO for a in self.actions if not a.is_retired), ZERO)
+
+    @property
+    def realised(self) -> Decimal:
+        return sum((a.realised or ZERO for a in self.actions if not a.is_retired), ZERO)
+
+
+def year_groups(convention_year: ConventionYear) -> list[ThemeGroup]:
+    """The fiches of a year grouped by thème, socle first, in the order of the official table."""
+    from reports.tables import number_sort_key
+
+    theme_years = list(
+        ThemeYear.objects.filter(convention_year=convention_year).select_related("theme")
+    )
+    summaries = summarize(action_years_with_budgets([convention_year]))
+    by_theme: dict[int, list[ActionSummary]] = defaultdict(list)
+    for summary in summaries:
+        by_theme[summary.action_year.theme_id].append(summary)
+    block_order = {Block.SOCLE: 0, Block.INITIATIVE: 1}
+    groups = []
+    for theme_year in sorted(
+        theme_years, key=lambda ty: (block_order.get(ty.theme.block, 2), ty.position)
+    ):
+        actions = sorted(
+            by_theme.pop(theme_year.theme_id, []),
+            key=lambda s: number_sort_key(s.action_year.number),
+        )
+        groups.append(ThemeGroup(theme_year, theme_year.label, theme_year.theme.block, actions))
+    for leftovers in by_theme.values():  # a thème not laid out in the year's table
+        theme = leftovers[0].action_year.theme
+        groups.append(ThemeGroup(None, theme.label, theme.block, leftovers))
+    return groups
+
+
+# --- History ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    date: datetime.datetime
+    user: object
+    subject: str
+    reason: str
+    changes: tuple[Change, ...]
+    version: int | None = None
+
+
+SKIPPED_FIELDS = {"id", "version", "action_year", "budget", "convention_year", "indicator"}
+
+
+def _display(model_field: models.Field, value, labels: dict) -> str:
+    if value is None or value == "":
+        return ""
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(model_field, MoneyField):
+        return format_euros(value)
+    if isinstance(model_field, models.BooleanField):
+        return "Oui" if value else "Non"
+    if isinstance(model_field, models.DateField):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(model_field, models.ForeignKey):
+        return labels.get((model_field.related_model, value), str(value))
+    if isinstance(model_field, models.DecimalField):
+        return f"{value.normalize():f}".replace(".", ",")
+    return str(value)
+
+
+def _entries(records, subject_of, labels: dict) -> list[HistoryEntry]:
+    """Diff each historical record with the previous one of the same object."""
+    entries = []
+    previous: dict[int, object] = {}
+    for record in sorted(records, key=lambda r: (r.history_date, r.history_id)):
+        model = record.instance_type
+        before = previous.get(record.id)
+        changes = []
+        for model_field in model._meta.concrete_fields:
+            if model_field.name in SKIPPED_FIELDS or not model_field.editable:
+                continue
+            new = getattr(record, model_field.attname)
+            old = getattr(before, model_field.attname) if before is not None else None
+            if record.history_type == "-":
+                new, old = None, new
+            if old == new or (before is None and record.history_type != "-" and new in ("", None)):
+                continue
+            changes.append(
+                Change(
+                    str(model_field.verbose_name).capitalize(),
+                    _display(model_field, old, labels),
+                    _display(model_field, new, labels),
+                )
+            )
+        previous[record.id] = record
+        if changes or record.history_type != "~":
+            entries.append(
+                HistoryEntry(
+                    date=record.history_date,
+                    user=record.history_user,
+                    subject=subject_of(record),
+                    reason=record.history_change_reason or "",
+                    changes=tuple(changes),
+                    version=getattr(record, "version", None),
+                )
+            )
+    return entries
+
+
+def action_history(action_year: ActionYear, *, since: datetime.datetime | None = None):
+    """Every change of the fiche of the year, its budgets and other funders, newest first.
+
+    Five queries whatever the length of the history (records are diffed in Python, not with
+    ``prev_record``, which costs a query per record).
+    """
+    from conventions.models import Theme
+
+    fiche = list(ActionYear.history.filter(id=action_year.pk).select_related("history_user"))
+    budgets = list(
+        Budget.history.filter(action_year_id=action_year.pk).select_related("history_user")
+    )
+    kinds = {record.id: record.get_kind_display() for record in budgets}
+    fundings = list(
+        OtherFunding.history.filter(budget_id__in=set(kinds)).select_related("history_user")
+    )
+    theme_ids = {record.theme_id for record in fiche}
+    labels = {
+        (Theme, theme.pk): theme.short_label or theme.label
+        for theme in Theme.objects.filter(pk__in=theme_ids)
+    }
+    entries = (
+        _entries(fiche, lambda r: "Fiche de l'année", labels)
+        + _entries(budgets, lambda r: f"Budget {r.get_kind_display().lower()}", labels)
+        + _entries(
+            fundings,
+            lambda r: f"Autre financeur du budget {kinds.get(r.budget_id, '').lower()}".strip(),
+            labels,
+        )
+    )
+    if since is not None:
+        entries = [entry for entry in entries if entry.date >= since]
+    return sorted(entries, key=lambda entry: entry.date, reverse=True)
+
+
+def changes_since(action_year: ActionYear, version: int) -> list[HistoryEntry]:
+    """What was saved on the fiche after the form was read at ``version``."""
+    first = (
+        ActionYear.history.filter(id=action_year.pk, version__gt=version)
+        .order_by("history_date")
+        .values_list("history_date", flat=True)
+        .first()
+    )
+    if first is None:
+        return []
+    return action_history(action_year, since=first)
+
+
+def action_year_for_user(user, pk: int) -> ActionYear:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(
+        ActionYear.objects.for_user(user).select_related(
+            "action",
+            "theme",
+            "convention_year__convention__department__region",
+            "convention_year__convention__programme",
+        ),
+        pk=pk,
+    )
+
+
+def later_years(convention_year: ConventionYear) -> QuerySet[ConventionYear]:
+    """The years after this one, of the same Département and programme (targets of a carry)."""
+    convention = convention_year.convention
+    return (
+        ConventionYear.objects.filter(
+            convention__department_id=convention.department_id,
+            convention__programme_id=convention.programme_id,
+            year__gt=convention_year.year,
+        )
+        .select_related("convention")
+        .order_by("year")
+    )

@@ -1,0 +1,468 @@
+"""Pages of the data entry: a year's fiches, a fiche, its forms. Thin: forms validate, services
+write (one transaction, audit entry), selectors read; every object is fetched through
+``for_user`` (404 outside the user's Départements) and every write checks the editing role (403
+for a prefecture reviewer)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from actions import selectors, services
+from actions.choices import ActionStatus, BudgetKind
+from actions.forms import (
+    ActionCreateForm,
+    ActionYearForm,
+    BudgetForm,
+    CarryForwardForm,
+    NarrativeForm,
+    OtherFundingFormSet,
+    ReinstateForm,
+    RenumberForm,
+    RetireForm,
+    budget_initial,
+    error_count,
+)
+from actions.models import ActionYear
+from calpae.permissions import can_edit, require_edit
+from conventions.models import ConventionYear
+from reports.formatting import format_euros
+from reports.selectors import year_tables
+
+
+def _convention_year(request: HttpRequest, pk: int) -> ConventionYear:
+    return get_object_or_404(
+        ConventionYear.objects.for_user(request.user).select_related(
+            "convention__department__region", "convention__programme"
+        ),
+        pk=pk,
+    )
+
+
+def _department_id(action_year: ActionYear) -> int:
+    return action_year.convention_year.convention.department_id
+
+
+def _field_rows(form, current: dict | None = None, unit: str = ""):
+    """(bound field, value saved meanwhile, unit) for the generic form template."""
+    current = current or {}
+    return [(form[name], current.get(name, ""), unit) for name in form.fields if name != "version"]
+
+
+def _with_version(data, version: int):
+    """The posted data with the version now in the database: a second save confirms them."""
+    data = data.copy()
+    data["version"] = str(version)
+    return data
+
+
+# --- Year ----------------------------------------------------------------------------------------
+
+
+@login_required
+def year_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    convention_year = _convention_year(request, pk)
+    groups = selectors.year_groups(convention_year)
+    tables = year_tables([convention_year])[convention_year.pk]
+    summaries = [summary for group in groups for summary in group.actions]
+    active = [summary for summary in summaries if not summary.is_retired]
+    open_entries = tables.open_entries
+    later = selectors.later_years(convention_year)
+    return render(
+        request,
+        "actions/year_detail.html",
+        {
+            "convention_year": convention_year,
+            "groups": groups,
+            "active_count": len(active),
+            "complete_count": sum(1 for summary in active if summary.is_complete),
+            "open_findings": open_entries,
+            "open_errors": sum(1 for entry in open_entries if entry.is_error),
+            "justified_count": len(tables.entries) - len(open_entries),
+            "next_year": later.filter(year=convention_year.year + 1).first(),
+            "can_edit": can_edit(request.user, convention_year.convention.department_id),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_create(request: HttpRequest, pk: int) -> HttpResponse:
+    convention_year = _convention_year(request, pk)
+    require_edit(request.user, convention_year.convention.department_id)
+    form = ActionCreateForm(request.POST or None, convention_year=convention_year)
+    if request.method == "POST" and form.is_valid():
+        try:
+            action_year = services.action_year_add(
+                actor=request.user, convention_year=convention_year, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Fiche {action_year.number} créée.")
+            return redirect("actions:detail", pk=action_year.pk)
+    return render(
+        request,
+        "actions/form.html",
+        {
+            "convention_year": convention_year,
+            "form": form,
+            "rows": _field_rows(form),
+            "error_count": error_count(form),
+            "title": f"Nouvelle fiche-action {convention_year.year}",
+            "submit": "Créer la fiche",
+            "cancel_url": reverse("actions:year", args=[convention_year.pk]),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def renumber(request: HttpRequest, pk: int) -> HttpResponse:
+    convention_year = _convention_year(request, pk)
+    require_edit(request.user, convention_year.convention.department_id)
+    action_years = ActionYear.objects.filter(convention_year=convention_year).order_by("number")
+    form = RenumberForm(request.POST or None, action_years=action_years)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.action_years_renumber(
+                actor=request.user, convention_year=convention_year, numbers=form.numbers()
+            )
+        except ValidationError as error:
+            for pk_text, messages_ in error.message_dict.items():
+                field = f"number_{pk_text}"
+                form.add_error(field if field in form.fields else None, messages_)
+        else:
+            messages.success(request, f"{len(changed)} fiche(s) renumérotée(s).")
+            return redirect("actions:year", pk=convention_year.pk)
+    return render(
+        request,
+        "actions/renumber.html",
+        {"convention_year": convention_year, "form": form, "error_count": error_count(form)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def year_carry_forward(request: HttpRequest, pk: int) -> HttpResponse:
+    """Carry every active fiche of the year into a later year (prefilling B and D)."""
+    convention_year = _convention_year(request, pk)
+    require_edit(request.user, convention_year.convention.department_id)
+    form = CarryForwardForm(request.POST or None, targets=selectors.later_years(convention_year))
+    if request.method == "POST" and form.is_valid():
+        target = form.cleaned_data["target"]
+        try:
+            carried = services.convention_year_carry_forward(
+                actor=request.user, source=convention_year, target=target
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"{len(carried)} fiche(s) reconduite(s) sur {target.year}, avec leurs reports "
+                f"préremplis.",
+            )
+            return redirect("actions:year", pk=target.pk)
+    return render(
+        request,
+        "actions/carry_forward.html",
+        {
+            "convention_year": convention_year,
+            "form": form,
+            "error_count": error_count(form),
+            "scope": "year",
+        },
+    )
+
+
+# --- Fiche -------------------------------------------------------------------------------------
+
+
+@login_required
+def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    action_year = selectors.action_year_for_user(request.user, pk)
+    summary = selectors.summarize(
+        ActionYear.objects.filter(pk=action_year.pk).prefetch_related(
+            selectors._budgets_prefetch(), "budgets__other_fundings"
+        )
+    )[0]
+    tables = year_tables([action_year.convention_year])[action_year.convention_year_id]
+    return render(
+        request,
+        "actions/action_detail.html",
+        {
+            "action_year": action_year,
+            "convention_year": action_year.convention_year,
+            "summary": summary,
+            "findings": tables.entries_for_action(action_year.action.code),
+            "history": selectors.action_history(action_year),
+            "can_edit": can_edit(request.user, _department_id(action_year)),
+            "is_retired": action_year.status == ActionStatus.RETIRED,
+        },
+    )
+
+
+def _model_form_page(request, pk: int, form_class, *, title: str, template_title: str):
+    action_year = selectors.action_year_for_user(request.user, pk)
+    require_edit(request.user, _department_id(action_year))
+    kwargs = {"instance": action_year}
+    if form_class is ActionYearForm:
+        kwargs["convention_year"] = action_year.convention_year
+    form = form_class(request.POST or None, **kwargs)
+    conflict = None
+    current = {}
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form._meta.fields}
+        try:
+            services.action_year_update(
+                actor=request.user,
+                action_year=action_year,
+                version=form.cleaned_data["version"],
+                reason=title,
+                **fields,
+            )
+        except services.ConcurrentEditError as error:
+            conflict = {"changes": selectors.changes_since(action_year, error.read_version)}
+            fresh = ActionYear.objects.get(pk=action_year.pk)
+            current = {
+                name: str(form.fields[name].widget.format_value(getattr(fresh, name)) or "—")
+                for name in form._meta.fields
+                if getattr(fresh, name) != form.cleaned_data[name]
+                and not (
+                    name == "theme"
+                    and fresh.theme_id == getattr(form.cleaned_data[name], "pk", None)
+                )
+            }
+            form = form_class(
+                _with_version(request.POST, error.current_version),
+                **{**kwargs, "instance": fresh},
+            )
+            form.is_valid()
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{title} enregistré(e).")
+            return redirect("actions:detail", pk=action_year.pk)
+    return render(
+        request,
+        "actions/form.html",
+        {
+            "action_year": action_year,
+            "convention_year": action_year.convention_year,
+            "form": form,
+            "rows": _field_rows(form, current),
+            "error_count": error_count(form),
+            "conflict": conflict,
+            "title": template_title,
+            "submit": "Enregistrer",
+            "cancel_url": reverse("actions:detail", args=[action_year.pk]),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _model_form_page(
+        request, pk, ActionYearForm, title="Fiche", template_title="Modifier la fiche"
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def narrative_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _model_form_page(
+        request,
+        pk,
+        NarrativeForm,
+        title="Récit",
+        template_title="Description, bilan d'exécution et perspectives",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def budget_edit(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    action_year = selectors.action_year_for_user(request.user, pk)
+    require_edit(request.user, _department_id(action_year))
+    kind = BudgetKind(kind)
+    budgets = {b.kind: b for b in action_year.budgets.prefetch_related("other_fundings")}
+    budget = budgets.get(kind)
+    # An executed budget starts from the prévisionnel: the same columns, the year's actual use.
+    fallback = budgets.get(BudgetKind.PLANNED) if kind == BudgetKind.EXECUTED else None
+    initial, funding_initial = budget_initial(budget, fallback)
+    initial["version"] = action_year.version
+    year = action_year.convention_year.year
+    form_kwargs = {"kind": kind, "year": year}
+    if request.method == "POST":
+        form = BudgetForm(request.POST, **form_kwargs)
+        formset = OtherFundingFormSet(request.POST, prefix="autres")
+    else:
+        form = BudgetForm(initial=initial, **form_kwargs)
+        formset = OtherFundingFormSet(initial=funding_initial, prefix="autres")
+    conflict = None
+    current = {}
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        amounts = {name: form.cleaned_data[name] for name in form.amount_names}
+        try:
+            services.budget_save(
+                actor=request.user,
+                action_year=action_year,
+                kind=kind,
+                version=form.cleaned_data["version"],
+                other_fundings=formset.lines(),
+                comment=form.cleaned_data["comment"],
+                **amounts,
+            )
+        except services.ConcurrentEditError as error:
+            conflict = {"changes": selectors.changes_since(action_year, error.read_version)}
+            fresh = action_year.budgets.filter(kind=kind).first()
+            current = {
+                name: format_euros(getattr(fresh, name))
+                if getattr(fresh, name) is not None
+                else "vide"
+                for name in form.amount_names
+                if (getattr(fresh, name) if fresh else None) != amounts[name]
+            }
+            form = BudgetForm(_with_version(request.POST, error.current_version), **form_kwargs)
+            form.is_valid()
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Budget {kind.label.lower()} enregistré.")
+            return redirect("actions:detail", pk=action_year.pk)
+    formset_errors = []
+    for index, line in enumerate(formset.forms, start=1):
+        for name, errors in line.errors.items():
+            for message in errors:
+                formset_errors.append(
+                    {
+                        "label": f"Autre financeur, ligne {index}, "
+                        f"{line.fields[name].label.lower()}",
+                        "message": message,
+                        "anchor": line[name].id_for_label,
+                    }
+                )
+    formset_errors += [
+        {"label": "Autres financeurs", "message": message, "anchor": ""}
+        for message in formset.non_form_errors()
+    ]
+    tables = year_tables([action_year.convention_year])[action_year.convention_year_id]
+    return render(
+        request,
+        "actions/budget_form.html",
+        {
+            "action_year": action_year,
+            "convention_year": action_year.convention_year,
+            "kind": kind,
+            "form": form,
+            "rows": _field_rows(form, current, unit="€"),
+            "formset": formset,
+            "formset_errors": formset_errors,
+            "error_count": error_count(form) + len(formset_errors),
+            "conflict": conflict,
+            "findings": [
+                entry
+                for entry in tables.entries_for_action(action_year.action.code)
+                if entry.table == ("execution" if kind == BudgetKind.EXECUTED else "planned")
+            ],
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_retire(request: HttpRequest, pk: int) -> HttpResponse:
+    action_year = selectors.action_year_for_user(request.user, pk)
+    require_edit(request.user, _department_id(action_year))
+    form = RetireForm(request.POST or None, initial={"version": action_year.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.action_year_retire(
+                actor=request.user,
+                action_year=action_year,
+                version=form.cleaned_data["version"],
+                reason=form.cleaned_data["reason"],
+            )
+        except services.ConcurrentEditError as error:
+            form.add_error(None, str(error))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Fiche {action_year.number} retirée.")
+            return redirect("actions:detail", pk=action_year.pk)
+    return render(
+        request,
+        "actions/form.html",
+        {
+            "action_year": action_year,
+            "convention_year": action_year.convention_year,
+            "form": form,
+            "rows": _field_rows(form),
+            "error_count": error_count(form),
+            "title": f"Retirer la fiche {action_year.number}",
+            "intro": "La fiche reste dans l'historique et les tableaux déjà établis ; elle n'est "
+            "plus reconduite sur les exercices suivants.",
+            "submit": "Retirer la fiche",
+            "cancel_url": reverse("actions:detail", args=[action_year.pk]),
+        },
+    )
+
+
+@login_required
+def action_reinstate(request: HttpRequest, pk: int) -> HttpResponse:
+    action_year = selectors.action_year_for_user(request.user, pk)
+    require_edit(request.user, _department_id(action_year))
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = ReinstateForm(request.POST)
+    if form.is_valid():
+        try:
+            services.action_year_reinstate(
+                actor=request.user, action_year=action_year, version=form.cleaned_data["version"]
+            )
+        except services.ConcurrentEditError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"Fiche {action_year.number} rétablie.")
+    else:
+        messages.error(request, "Demande invalide : rechargez la page.")
+    return redirect("actions:detail", pk=action_year.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_carry_forward(request: HttpRequest, pk: int) -> HttpResponse:
+    action_year = selectors.action_year_for_user(request.user, pk)
+    require_edit(request.user, _department_id(action_year))
+    form = CarryForwardForm(
+        request.POST or None, targets=selectors.later_years(action_year.convention_year)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            carried = services.action_carry_forward(
+                actor=request.user, action_year=action_year, target=form.cleaned_data["target"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"Fiche reconduite sur {carried.convention_year.year}, reports préremplis.",
+            )
+            return redirect("actions:detail", pk=carried.pk)
+    return render(
+        request,
+        "actions/carry_forward.html",
+        {
+            "action_year": action_year,
+            "convention_year": action_year.convention_year,
+            "form": form,
+            "error_count": error_count(form),
+            "scope": "action",
+        },
+    )

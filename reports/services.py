@@ -1,0 +1,51 @@
+"""Writes of the reports app: justifications of findings."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from calpae.audit import save_with_audit
+from conventions.models import ConventionYear
+from reports.models import Justification
+from reports.selectors import year_tables
+
+
+@transaction.atomic
+def justification_set(
+    *, actor, convention_year: ConventionYear, key: str, text: str
+) -> Justification | None:
+    """Write, change or (with an empty text) remove the justification of a raised finding."""
+    tables = year_tables([convention_year])[convention_year.pk]
+    entry = next((entry for entry in tables.entries if entry.key == key), None)
+    if entry is None:
+        raise ValidationError(
+            "Ce constat n'est plus relevé : les montants ont changé depuis l'affichage de la page."
+        )
+    table, rule, action_key, column, subject = key.split(":", 4)
+    existing = Justification.objects.filter(
+        convention_year=convention_year,
+        table=table,
+        rule=rule,
+        action_key=action_key,
+        column=column,
+        subject=subject,
+    ).first()
+    text = text.strip()
+    if not text:
+        if existing is not None:
+            existing._history_user = actor
+            existing._change_reason = "Justification retirée"
+            existing.delete()
+        return None
+    justification = existing or Justification(
+        convention_year=convention_year,
+        table=table,
+        rule=rule,
+        action_key=action_key,
+        column=column,
+        subject=subject,
+    )
+    justification.text = text
+    justification.author = actor
+    return save_with_audit(
+        justification, actor=actor, reason=f"Justification : {entry.finding.rule_label}"
+    )

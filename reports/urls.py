@@ -1,0 +1,10 @@
+from django.urls import path
+
+from reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("exercices/<int:pk>/constats/", views.findings, name="findings"),
+    path("exercices/<int:pk>/constats/justification/", views.justify, name="justify"),
+]

@@ -1,0 +1,74 @@
+"""Findings of a year's tables, and their written justifications."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from actions.forms import JustificationForm
+from calpae.permissions import can_edit, require_edit
+from conventions.models import ConventionYear
+from reports import services
+from reports.selectors import year_tables
+
+
+def _convention_year(request: HttpRequest, pk: int) -> ConventionYear:
+    return get_object_or_404(
+        ConventionYear.objects.for_user(request.user).select_related(
+            "convention__department__region", "convention__programme"
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+def findings(request: HttpRequest, pk: int) -> HttpResponse:
+    convention_year = _convention_year(request, pk)
+    tables = year_tables([convention_year])[convention_year.pk]
+    entries = sorted(tables.entries, key=lambda entry: (not entry.is_open, not entry.is_error))
+    return render(
+        request,
+        "reports/findings.html",
+        {
+            "convention_year": convention_year,
+            "entries": entries,
+            "open_count": len(tables.open_entries),
+            "can_edit": can_edit(request.user, convention_year.convention.department_id),
+        },
+    )
+
+
+@login_required
+@require_POST
+def justify(request: HttpRequest, pk: int) -> HttpResponse:
+    convention_year = _convention_year(request, pk)
+    require_edit(request.user, convention_year.convention.department_id)
+    form = JustificationForm(request.POST)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = ""
+    if form.is_valid():
+        try:
+            justification = services.justification_set(
+                actor=request.user,
+                convention_year=convention_year,
+                key=form.cleaned_data["key"],
+                text=form.cleaned_data["text"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                "Justification enregistrée." if justification else "Justification retirée.",
+            )
+    else:
+        messages.error(request, "Demande invalide : rechargez la page.")
+    return (
+        redirect(target or "reports:findings", pk=convention_year.pk)
+        if not target
+        else redirect(target)
+    )
