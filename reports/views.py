@@ -67,8 +67,6 @@ def justify(request: HttpRequest, pk: int) -> HttpResponse:
             )
     else:
         messages.error(request, "Demande invalide : rechargez la page.")
-    return (
-        redirect(target or "reports:findings", pk=convention_year.pk)
-        if not target
-        else redirect(target)
-    )
+    if target:
+        return redirect(target)
+    return redirect("reports:findings", pk=convention_year.pk)
