@@ -318,3 +318,48 @@ def later_years(convention_year: ConventionYear) -> QuerySet[ConventionYear]:
         .select_related("convention")
         .order_by("year")
     )
+
+
+@dataclass
+class YearStatus:
+    """One line of the home page: a year, the user's role, the state of its entry."""
+
+    year: ConventionYear
+    role: str
+    active: int
+    complete: int
+    open_findings: int
+
+
+def year_statuses(user) -> list[YearStatus]:
+    """The years a user sees with the state of their entry, in a fixed number of queries."""
+    from calpae.permissions import department_roles
+    from conventions.choices import Role
+    from conventions.selectors import convention_year_list_for_user
+    from reports.selectors import year_tables
+
+    years = list(convention_year_list_for_user(user=user))
+    if not years:
+        return []
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for summary in summarize(action_years_with_budgets(years)):
+        if summary.is_retired:
+            continue
+        counts[summary.action_year.convention_year_id][0] += 1
+        counts[summary.action_year.convention_year_id][1] += summary.is_complete
+    tables = year_tables(years)
+    roles = department_roles(user)
+    return [
+        YearStatus(
+            year=year,
+            role=(
+                Role(roles[year.convention.department_id]).label
+                if year.convention.department_id in roles
+                else "Administrateur national"
+            ),
+            active=counts[year.pk][0],
+            complete=counts[year.pk][1],
+            open_findings=len(tables[year.pk].open_entries),
+        )
+        for year in years
+    ]

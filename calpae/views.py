@@ -3,13 +3,12 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from conventions.selectors import convention_year_list_for_user
+from actions.selectors import year_statuses
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    years = convention_year_list_for_user(user=request.user)
-    return render(request, "home.html", {"convention_years": years})
+    return render(request, "home.html", {"convention_years": year_statuses(request.user)})
 
 
 def health(request: HttpRequest) -> JsonResponse:
