@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import formats
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -142,8 +142,37 @@ class ActionAdmin(SimpleHistoryAdmin):
     inlines = [ActionYearInline]
 
 
+class NewVersionOnSave:
+    """An admin save is a new version of the fiche: a form opened before it is then refused
+    (optimistic locking) instead of silently overwriting the administrator's change."""
+
+    def action_year_id_of(self, obj) -> int | None:
+        raise NotImplementedError
+
+    def _bump(self, obj):
+        action_year_id = self.action_year_id_of(obj)
+        if action_year_id:
+            ActionYear.objects.filter(pk=action_year_id).update(version=F("version") + 1)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._bump(obj)
+
+    def delete_model(self, request, obj):
+        self._bump(obj)
+        super().delete_model(request, obj)
+
+
 @admin.register(ActionYear)
-class ActionYearAdmin(SimpleHistoryAdmin):
+class ActionYearAdmin(NewVersionOnSave, SimpleHistoryAdmin):
+    def action_year_id_of(self, obj):
+        return obj.pk
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.version += 1
+        super(NewVersionOnSave, self).save_model(request, obj, form, change)
+
     list_display = [
         "number",
         "title",
@@ -214,7 +243,10 @@ class ActionYearAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Budget)
-class BudgetAdmin(SimpleHistoryAdmin):
+class BudgetAdmin(NewVersionOnSave, SimpleHistoryAdmin):
+    def action_year_id_of(self, obj):
+        return obj.action_year_id
+
     list_display = [
         "action_year",
         "department",
@@ -299,7 +331,10 @@ class BudgetAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(OtherFunding)
-class OtherFundingAdmin(SimpleHistoryAdmin):
+class OtherFundingAdmin(NewVersionOnSave, SimpleHistoryAdmin):
+    def action_year_id_of(self, obj):
+        return obj.budget.action_year_id
+
     list_display = [
         "__str__",
         "funder",

@@ -10,6 +10,11 @@ from calpae.forms import AmountField, VersionField
 from conventions.models import ConventionYear, Theme
 
 
+def year_themes(convention_year: ConventionYear):
+    """The thèmes of the year's financial table, in its order."""
+    return Theme.objects.filter(years__convention_year=convention_year).order_by("years__position")
+
+
 def error_count(*forms_or_formsets) -> int:
     total = 0
     for item in forms_or_formsets:
@@ -49,9 +54,7 @@ class ActionYearForm(VersionedModelForm):
     def __init__(self, *args, convention_year: ConventionYear, **kwargs):
         super().__init__(*args, **kwargs)
         self.convention_year = convention_year
-        self.fields["theme"].queryset = Theme.objects.filter(
-            programme_id=convention_year.convention.programme_id
-        )
+        self.fields["theme"].queryset = year_themes(convention_year)
         self.fields["number"].help_text = "Numéro de la fiche cette année, par exemple « 5.4 »."
 
     def clean_number(self):
@@ -94,9 +97,7 @@ class ActionCreateForm(forms.Form):
     def __init__(self, *args, convention_year: ConventionYear, **kwargs):
         super().__init__(*args, **kwargs)
         self.convention_year = convention_year
-        self.fields["theme"].queryset = Theme.objects.filter(
-            programme_id=convention_year.convention.programme_id
-        )
+        self.fields["theme"].queryset = year_themes(convention_year)
 
     def clean_number(self):
         number = self.cleaned_data["number"].strip().rstrip(".")

@@ -151,6 +151,15 @@ class ActionYear(models.Model):
             )
         if self.theme_id and self.theme.programme_id != convention.programme_id:
             errors["theme"] = "Le thème n'appartient pas au programme de la convention."
+        elif (
+            self.theme_id
+            and self.convention_year.themes.exists()
+            and not self.convention_year.themes.filter(theme_id=self.theme_id).exists()
+        ):
+            errors["theme"] = (
+                f"Le thème « {self.theme.short_label or self.theme.label} » ne figure pas dans "
+                f"le tableau financier de l'exercice {self.convention_year.year}."
+            )
         if errors:
             raise ValidationError(errors)
 

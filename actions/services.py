@@ -121,6 +121,8 @@ def action_year_claim(action_year: ActionYear, *, version: int) -> None:
     action_year.version = version + 1
 
 
+PROVISIONAL_PREFIX = "R-"
+
 IDENTITY_FIELDS = (
     "number",
     "sequence_number",
@@ -260,11 +262,15 @@ def _carried_amounts(action_year: ActionYear) -> dict:
 
 
 @transaction.atomic
-def action_carry_forward(*, actor, action_year: ActionYear, target: ConventionYear) -> ActionYear:
+def action_carry_forward(
+    *, actor, action_year: ActionYear, target: ConventionYear, provisional_number: bool = False
+) -> ActionYear:
     """Carry a fiche into a later year, keeping its identity (``Action``).
 
     The fiche of year N+1 starts with the number, title, thème and description of year N, and its
     planned budget's "reports" columns (B, D) are prefilled from the amounts "à reporter" of N.
+    When its number is already taken in the target year, the carry is refused, or, with
+    ``provisional_number``, the fiche gets a provisional number "R-<number>" to renumber.
     """
     source = action_year.convention_year
     if target.pk == source.pk or target.year <= source.year:
@@ -277,9 +283,14 @@ def action_carry_forward(*, actor, action_year: ActionYear, target: ConventionYe
         )
     number = action_year.number
     if ActionYear.objects.filter(convention_year=target, number=number).exists():
-        raise ValidationError(
-            f"Le numéro {number} est déjà pris en {target.year} : renumérotez avant de reconduire."
-        )
+        if not provisional_number:
+            raise ValidationError(
+                f"Le numéro {number} est déjà pris en {target.year} : renumérotez avant de "
+                "reconduire."
+            )
+        number = f"{PROVISIONAL_PREFIX}{number}"
+        while ActionYear.objects.filter(convention_year=target, number=number).exists():
+            number = f"{PROVISIONAL_PREFIX}{number}"
     carried = action_year_create(
         actor=actor,
         action=action_year.action,
@@ -314,7 +325,9 @@ def convention_year_carry_forward(
         ActionYear.objects.filter(convention_year=target).values_list("action_id", flat=True)
     )
     return [
-        action_carry_forward(actor=actor, action_year=action_year, target=target)
+        action_carry_forward(
+            actor=actor, action_year=action_year, target=target, provisional_number=True
+        )
         for action_year in ActionYear.objects.filter(
             convention_year=source, status=ActionStatus.ACTIVE
         )

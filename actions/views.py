@@ -166,6 +166,15 @@ def year_carry_forward(request: HttpRequest, pk: int) -> HttpResponse:
                 f"{len(carried)} fiche(s) reconduite(s) sur {target.year}, avec leurs reports "
                 f"préremplis.",
             )
+            provisional = [
+                a.number for a in carried if a.number.startswith(services.PROVISIONAL_PREFIX)
+            ]
+            if provisional:
+                messages.warning(
+                    request,
+                    f"Numéros déjà pris en {target.year} : {len(provisional)} fiche(s) "
+                    f"numérotée(s) provisoirement ({', '.join(provisional)}), à renuméroter.",
+                )
             return redirect("actions:year", pk=target.pk)
     return render(
         request,

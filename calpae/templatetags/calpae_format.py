@@ -9,5 +9,7 @@ register = template.Library()
 
 @register.filter
 def euros(value: Decimal | None) -> str:
-    """``1234.5`` → ``1 234,50 €``; an empty cell stays empty."""
+    """``1234.5`` → ``1 234,50 €``; an empty cell (or a missing budget) stays empty."""
+    if value is None or value == "":
+        return ""
     return format_euros(value)
