@@ -46,10 +46,41 @@ def _department_id(action_year: ActionYear) -> int:
     return action_year.convention_year.convention.department_id
 
 
-def _field_rows(form, current: dict | None = None, unit: str = ""):
-    """(bound field, value saved meanwhile, unit) for the generic form template."""
-    current = current or {}
-    return [(form[name], current.get(name, ""), unit) for name in form.fields if name != "version"]
+def _field_rows(form, current: dict | None = None, unit: str = "", notes: dict | None = None):
+    """(bound field, value saved meanwhile, unit, findings) for the form templates."""
+    current, notes = current or {}, notes or {}
+    return [
+        (form[name], current.get(name, ""), unit, notes.get(name, []))
+        for name in form.fields
+        if name != "version"
+    ]
+
+
+# The budget fields a finding's column concerns, to show the finding beside them.
+FINDING_FIELDS = {
+    "A": ("state_new",),
+    "B": ("state_carried_over",),
+    "C": ("cd_new",),
+    "D": ("cd_carried_over",),
+    "F": ("declared_total",),
+    "realised": ("realised",),
+    "carry_over": ("carry_over_state", "carry_over_cd", "carry_over_unallocated"),
+    "carry_over_state": ("carry_over_state",),
+    "carry_over_cd": ("carry_over_cd",),
+}
+
+
+def _findings_by_field(entries, field_names) -> tuple[dict, list]:
+    """Findings beside the fields they concern; the others, for the top of the form."""
+    by_field: dict[str, list] = {}
+    elsewhere = []
+    for entry in entries:
+        names = [n for n in FINDING_FIELDS.get(entry.finding.column, ()) if n in field_names]
+        if not names:
+            elsewhere.append(entry)
+        for name in names[:1]:
+            by_field.setdefault(name, []).append(entry)
+    return by_field, elsewhere
 
 
 def _with_version(data, version: int):
@@ -361,6 +392,11 @@ def budget_edit(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         for message in formset.non_form_errors()
     ]
     tables = year_tables([action_year.convention_year])[action_year.convention_year_id]
+    table = "execution" if kind == BudgetKind.EXECUTED else "planned"
+    beside, elsewhere = _findings_by_field(
+        [e for e in tables.entries_for_action(action_year.action.code) if e.table == table],
+        form.fields,
+    )
     return render(
         request,
         "actions/budget_form.html",
@@ -369,16 +405,13 @@ def budget_edit(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             "convention_year": action_year.convention_year,
             "kind": kind,
             "form": form,
-            "rows": _field_rows(form, current, unit="€"),
+            "rows": _field_rows(form, current, unit="€", notes=beside),
             "formset": formset,
             "formset_errors": formset_errors,
             "error_count": error_count(form) + len(formset_errors),
             "conflict": conflict,
-            "findings": [
-                entry
-                for entry in tables.entries_for_action(action_year.action.code)
-                if entry.table == ("execution" if kind == BudgetKind.EXECUTED else "planned")
-            ],
+            "findings": elsewhere,
+            "findings_beside": sum(len(entries) for entries in beside.values()),
         },
     )
 

@@ -448,3 +448,24 @@ def test_admin_change_makes_open_forms_stale(rf, fiche):
         services.action_year_update(
             actor=request.user, action_year=fiche, version=1, title="Formulaire périmé"
         )
+
+
+def test_findings_appear_beside_the_fields_they_concern(client, agent, fiche):
+    services.budget_set(
+        actor=agent,
+        action_year=fiche,
+        kind=BudgetKind.EXECUTED,
+        state_new=Decimal("1000"),
+        realised=Decimal("1500"),
+    )
+    content = text(client.get(reverse("actions:budget_executed", args=[fiche.pk])))
+    realised = content.index('for="id_realised"')
+    finding = content.index("Réalisé ≤ budget global")
+    assert realised < finding < content.index('for="id_carry_over_state"')
+    assert "n'empêchent pas d'enregistrer" in content
+    # Saving is not blocked by the finding.
+    response = client.post(
+        reverse("actions:budget_executed", args=[fiche.pk]),
+        budget_post(fiche.version, state_new="1 000", realised="1 600"),
+    )
+    assert response.status_code == 302
