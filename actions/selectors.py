@@ -306,6 +306,29 @@ def action_year_for_user(user, pk: int) -> ActionYear:
     )
 
 
+def carried_over_from_previous_year(action_year: ActionYear) -> dict:
+    """B and D of a new prévisionnel: the "à reporter" of N-1 of the same fiche (identity)."""
+    previous = (
+        Budget.objects.filter(
+            action_year__action_id=action_year.action_id,
+            action_year__convention_year__year=action_year.convention_year.year - 1,
+            kind=BudgetKind.EXECUTED,
+        )
+        .only("carry_over_state", "carry_over_cd")
+        .first()
+    )
+    if previous is None:
+        return {}
+    return {
+        name: value
+        for name, value in (
+            ("state_carried_over", previous.carry_over_state),
+            ("cd_carried_over", previous.carry_over_cd),
+        )
+        if value is not None
+    }
+
+
 def later_years(convention_year: ConventionYear) -> QuerySet[ConventionYear]:
     """The years after this one, of the same Département and programme (targets of a carry)."""
     convention = convention_year.convention

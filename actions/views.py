@@ -335,8 +335,16 @@ def budget_edit(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     # An executed budget starts from the prévisionnel: the same columns, the year's actual use.
     fallback = budgets.get(BudgetKind.PLANNED) if kind == BudgetKind.EXECUTED else None
     initial, funding_initial = budget_initial(budget, fallback)
-    initial["version"] = action_year.version
     year = action_year.convention_year.year
+    prefilled = []
+    if budget is None and fallback is not None:
+        prefilled.append("le budget prévisionnel")
+    if budget is None and kind == BudgetKind.PLANNED:
+        carried = selectors.carried_over_from_previous_year(action_year)
+        if carried:
+            initial.update(carried)
+            prefilled.append(f"les montants à reporter de {year - 1}")
+    initial["version"] = action_year.version
     form_kwargs = {"kind": kind, "year": year}
     if request.method == "POST":
         form = BudgetForm(request.POST, **form_kwargs)
@@ -411,6 +419,7 @@ def budget_edit(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             "error_count": error_count(form) + len(formset_errors),
             "conflict": conflict,
             "findings": elsewhere,
+            "prefilled": prefilled if request.method == "GET" else [],
             "findings_beside": sum(len(entries) for entries in beside.values()),
         },
     )

@@ -469,3 +469,27 @@ def test_findings_appear_beside_the_fields_they_concern(client, agent, fiche):
         budget_post(fiche.version, state_new="1 000", realised="1 600"),
     )
     assert response.status_code == 302
+
+
+def test_new_planned_budget_is_prefilled_with_last_years_carry_over(
+    client, agent, fiche, year_2023
+):
+    services.budget_set(
+        actor=agent,
+        action_year=fiche,
+        kind=BudgetKind.EXECUTED,
+        carry_over_state=Decimal("1500"),
+        carry_over_cd=Decimal("250.5"),
+    )
+    next_year = services.action_year_create(
+        actor=agent,
+        action=fiche.action,
+        convention_year=year_2023,
+        theme=fiche.theme,
+        number="9.9",
+        title=fiche.title,
+    )
+    content = text(client.get(reverse("actions:budget_planned", args=[next_year.pk])))
+    assert "Formulaire prérempli avec les montants à reporter de 2022" in content
+    assert 'name="state_carried_over" value="1 500,00"' in content
+    assert 'name="cd_carried_over" value="250,50"' in content
