@@ -493,3 +493,29 @@ def test_new_planned_budget_is_prefilled_with_last_years_carry_over(
     assert "Formulaire prérempli avec les montants à reporter de 2022" in content
     assert 'name="state_carried_over" value="1 500,00"' in content
     assert 'name="cd_carried_over" value="250,50"' in content
+
+
+def test_year_carry_forward_gives_provisional_numbers_when_taken(
+    client, agent, year_2022, year_2023
+):
+    theme = Theme.objects.get(programme__code="calpae", code="referent-parcours")
+    for year, name in ((year_2023, "Fiche de 2023"), (year_2022, "Fiche de 2022")):
+        services.action_year_add(
+            actor=agent,
+            convention_year=year,
+            name=name,
+            theme=theme,
+            number="6.6",
+            title=name,
+        )
+    response = client.post(
+        reverse("actions:year_carry_forward", args=[year_2022.pk]),
+        {"target": year_2023.pk},
+        follow=True,
+    )
+    carried = ActionYear.objects.get(convention_year=year_2023, title="Fiche de 2022")
+    assert carried.number == "R-6.6"
+    assert ActionYear.objects.get(convention_year=year_2023, title="Fiche de 2023").number == "6.6"
+    page = text(response)
+    assert "Numéros déjà pris en 2023" in page
+    assert "R-6.6" in page[page.index("Numéros déjà pris en 2023") :].split("</li>")[0]
