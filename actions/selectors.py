@@ -205,7 +205,7 @@ def _display(model_field: models.Field, value, labels: dict) -> str:
     return str(value)
 
 
-def _entries(records, subject_of, labels: dict) -> list[HistoryEntry]:
+def history_entries(records, subject_of, labels: dict) -> list[HistoryEntry]:
     """Diff each historical record with the previous one of the same object."""
     entries = []
     previous: dict[int, object] = {}
@@ -266,9 +266,9 @@ def action_history(action_year: ActionYear, *, since: datetime.datetime | None =
         for theme in Theme.objects.filter(pk__in=theme_ids)
     }
     entries = (
-        _entries(fiche, lambda r: "Fiche de l'année", labels)
-        + _entries(budgets, lambda r: f"Budget {r.get_kind_display().lower()}", labels)
-        + _entries(
+        history_entries(fiche, lambda r: "Fiche de l'année", labels)
+        + history_entries(budgets, lambda r: f"Budget {r.get_kind_display().lower()}", labels)
+        + history_entries(
             fundings,
             lambda r: f"Autre financeur du budget {kinds.get(r.budget_id, '').lower()}".strip(),
             labels,

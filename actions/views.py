@@ -29,6 +29,7 @@ from actions.forms import (
 from actions.models import ActionYear
 from calpae.permissions import can_edit, require_edit
 from conventions.models import ConventionYear
+from indicators.selectors import action_indicator_sheet, indicator_history
 from reports.formatting import format_euros
 from reports.selectors import year_tables
 
@@ -239,7 +240,12 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "convention_year": action_year.convention_year,
             "summary": summary,
             "findings": tables.entries_for_action(action_year.action.code),
-            "history": selectors.action_history(action_year),
+            "history": sorted(
+                selectors.action_history(action_year)
+                + indicator_history(action_indicator_sheet(action_year)),
+                key=lambda entry: entry.date,
+                reverse=True,
+            ),
             "can_edit": can_edit(request.user, _department_id(action_year)),
             "is_retired": action_year.status == ActionStatus.RETIRED,
         },
