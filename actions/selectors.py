@@ -187,6 +187,11 @@ class HistoryEntry:
 SKIPPED_FIELDS = {"id", "version", "action_year", "budget", "convention_year", "indicator"}
 
 
+def _capitalized(label: str) -> str:
+    """« crédits CD » → « Crédits CD » (``str.capitalize`` would lower « CD »)."""
+    return label[:1].upper() + label[1:]
+
+
 def _display(model_field: models.Field, value, labels: dict) -> str:
     if value is None or value == "":
         return ""
@@ -224,7 +229,7 @@ def history_entries(records, subject_of, labels: dict) -> list[HistoryEntry]:
                 continue
             changes.append(
                 Change(
-                    str(model_field.verbose_name).capitalize(),
+                    _capitalized(str(model_field.verbose_name)),
                     _display(model_field, old, labels),
                     _display(model_field, new, labels),
                 )

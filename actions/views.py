@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from actions import selectors, services
 from actions.choices import ActionStatus, BudgetKind
@@ -95,6 +95,7 @@ def _with_version(data, version: int):
 
 
 @login_required
+@require_safe
 def year_detail(request: HttpRequest, pk: int) -> HttpResponse:
     convention_year = _convention_year(request, pk)
     groups = selectors.year_groups(convention_year)
@@ -224,6 +225,7 @@ def year_carry_forward(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
     action_year = selectors.action_year_for_user(request.user, pk)
     summary = selectors.summarize(

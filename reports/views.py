@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from actions.forms import JustificationForm
 from calpae.permissions import can_edit, require_edit
@@ -25,6 +25,7 @@ def _convention_year(request: HttpRequest, pk: int) -> ConventionYear:
 
 
 @login_required
+@require_safe
 def findings(request: HttpRequest, pk: int) -> HttpResponse:
     convention_year = _convention_year(request, pk)
     tables = year_tables([convention_year])[convention_year.pk]
