@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 # model is covered without touching this file.
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 IDS = [model._meta.label for model in REGISTERED]
-PROJECT_APPS = {"conventions", "actions", "indicators"}
+PROJECT_APPS = {"conventions", "actions", "indicators", "reports"}
 PROJECT_MODELS = [model for model in REGISTERED if model._meta.app_label in PROJECT_APPS]
 
 # A changelist runs a fixed number of queries whatever the number of rows (no N+1).
