@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DEBUG ?= 1
 
-.PHONY: run install migrate demo serve test test-fast lint format smoke clean
+.PHONY: run install migrate demo serve test test-fast lint format smoke clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,25 @@ run: demo
 serve: install
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-## make test: toute la suite (SQLite par défaut, PostgreSQL si DATABASE_URL est défini)
+## make test: toute la suite (SQLite par défaut, PostgreSQL si DATABASE_URL est défini) ; les
+## tests dans le navigateur (tests/browser) sont ignorés sans Chromium : voir make browser-deps
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make browser-deps: installe Chromium (paquet Debian « chromium ») pour les tests dans le navigateur
+CHROMIUM ?= /usr/bin/chromium
+browser-deps:
+	@if [ -x "$(CHROMIUM)" ]; then \
+		echo "Chromium déjà installé : $(CHROMIUM)"; \
+	else \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		echo "Installation de Chromium depuis les paquets Debian :"; \
+		echo "  $${sudo:+$$sudo }apt-get update"; \
+		echo "  $${sudo:+$$sudo }env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium"; \
+		$$sudo apt-get update && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium && \
+		echo "Chromium installé : $(CHROMIUM)"; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .

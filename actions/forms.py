@@ -160,9 +160,7 @@ class OtherFundingForm(forms.Form):
     funder = forms.ChoiceField(
         label="Financeur", choices=[("", "—"), *list(Funder.choices)], required=False
     )
-    funder_name = forms.CharField(
-        label="Nom du financeur", max_length=200, required=False, help_text="Pour « Autre »."
-    )
+    funder_name = forms.CharField(label="Nom du financeur", max_length=200, required=False)
     amount = AmountField(label="Montant", required=False)
 
     def clean(self):

@@ -124,17 +124,26 @@ class ThemeGroup:
     block: str
     actions: list[ActionSummary]
 
-    @property
-    def planned_total(self) -> Decimal:
-        return sum((a.planned_total or ZERO for a in self.actions if not a.is_retired), ZERO)
+    def _total(self, name: str) -> Decimal | None:
+        """The sum over the fiches in force; empty (not 0,00 €) when none has an amount."""
+        values = [
+            getattr(summary, name)
+            for summary in self.actions
+            if not summary.is_retired and getattr(summary, name) is not None
+        ]
+        return sum(values, ZERO) if values else None
 
     @property
-    def executed_total(self) -> Decimal:
-        return sum((a.executed_total or ZERO for a in self.actions if not a.is_retired), ZERO)
+    def planned_total(self) -> Decimal | None:
+        return self._total("planned_total")
 
     @property
-    def realised(self) -> Decimal:
-        return sum((a.realised or ZERO for a in self.actions if not a.is_retired), ZERO)
+    def executed_total(self) -> Decimal | None:
+        return self._total("executed_total")
+
+    @property
+    def realised(self) -> Decimal | None:
+        return self._total("realised")
 
 
 def year_groups(convention_year: ConventionYear) -> list[ThemeGroup]:
@@ -184,7 +193,16 @@ class HistoryEntry:
     version: int | None = None
 
 
-SKIPPED_FIELDS = {"id", "version", "action_year", "budget", "convention_year", "indicator"}
+# Fields that say where a record belongs, not what it holds: the page already tells.
+SKIPPED_FIELDS = {
+    "id",
+    "version",
+    "action",
+    "action_year",
+    "budget",
+    "convention_year",
+    "indicator",
+}
 
 
 def _capitalized(label: str) -> str:

@@ -198,6 +198,11 @@ def _measure(client, builder: YearBuilder) -> dict[str, list[str]]:
     return queries
 
 
+# Marked so that pytest-django runs these before the transactional tests (browser, concurrency),
+# which empty the database when they end.
+pytestmark = pytest.mark.django_db
+
+
 @pytest.fixture(scope="module")
 def measures(django_db_setup, django_db_blocker) -> tuple[dict, dict]:
     """The queries of each page with 2 fiches, then with 40: built and measured once, in a
