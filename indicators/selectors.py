@@ -12,6 +12,8 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Q
+
 from actions.models import ActionYear
 from actions.selectors import HistoryEntry, changes_since, history_entries
 from indicators.choices import PeriodKind, Unit, ValueStatus
@@ -142,10 +144,19 @@ def action_indicator_sheet(action_year: ActionYear) -> IndicatorSheet:
     """
     convention_year = action_year.convention_year
     year = convention_year.year
-    entries = list(
-        MatrixEntry.objects.filter(action_year=action_year)
-        .select_related("indicator")
-        .order_by("position")
+    # The rows of the year's matrix placed on this fiche, then the rows of its thème placed on no
+    # fiche: the national template lists indicators by measure (thème), not by fiche, so those
+    # are shared by the fiches of the thème (CALPAE.md §7).
+    entries = sorted(
+        MatrixEntry.objects.filter(
+            Q(action_year=action_year)
+            | Q(
+                convention_year=convention_year,
+                action_year__isnull=True,
+                indicator__theme_id=action_year.theme_id,
+            )
+        ).select_related("indicator"),
+        key=lambda entry: (entry.action_year_id is None, entry.position),
     )
     placed = {entry.indicator_id for entry in entries}
     own = [

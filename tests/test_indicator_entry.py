@@ -397,3 +397,14 @@ def test_cell_problems(text, problem):
 )
 def test_indicator_numbers_are_formatted_the_french_way(value, text):
     assert format_indicator_number(value) == text
+
+
+def test_a_fiche_shows_the_indicators_of_its_theme_from_the_year_matrix(agent):
+    """2022: the matrix follows the national template by measure; the fiche 3.1 « Référent de
+    parcours » gets the rows of its thème, marked as shared by the fiches of the thème."""
+    fiche_31 = fiche(2022, "3.1")
+    content = page(agent.get(url(fiche_31)))
+    assert "Nombre total de personnes accompagnées par un référent de pa" in content
+    assert "Indicateur du thème, commun à ses fiches" in content
+    # Another thème's indicators are not there.
+    assert "Nombre de premiers contacts établis" not in content
