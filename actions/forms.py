@@ -6,7 +6,7 @@ from django.forms import formset_factory
 from actions.choices import BudgetKind, Funder
 from actions.models import EXECUTION_AMOUNT_FIELDS, PLANNED_AMOUNT_FIELDS, ActionYear, Budget
 from actions.services import IDENTITY_FIELDS, NARRATIVE_FIELDS
-from calpae.forms import AmountField, VersionField
+from calpae.forms import AmountField, NormalizedTextMixin, VersionField
 from conventions.models import ConventionYear, Theme
 
 
@@ -27,7 +27,7 @@ def error_count(*forms_or_formsets) -> int:
     return total
 
 
-class VersionedModelForm(forms.ModelForm):
+class VersionedModelForm(NormalizedTextMixin, forms.ModelForm):
     """A form on the fiche of the year that carries the version it was read at."""
 
     version = VersionField()
@@ -81,7 +81,7 @@ class NarrativeForm(VersionedModelForm):
         widgets = {name: forms.Textarea(attrs={"rows": 10}) for name in NARRATIVE_FIELDS}
 
 
-class ActionCreateForm(forms.Form):
+class ActionCreateForm(NormalizedTextMixin, forms.Form):
     number = forms.CharField(
         label="Fiche action n°", max_length=20, help_text="Par exemple « 5.4 »."
     )
@@ -122,7 +122,7 @@ BUDGET_LABELS = {
 }
 
 
-class BudgetForm(forms.Form):
+class BudgetForm(NormalizedTextMixin, forms.Form):
     """Les colonnes du tableau officiel pour une fiche ; les autres financeurs à part."""
 
     version = VersionField()
@@ -226,7 +226,7 @@ def budget_initial(budget: Budget | None, fallback: Budget | None = None) -> tup
     return initial, fundings
 
 
-class RetireForm(forms.Form):
+class RetireForm(NormalizedTextMixin, forms.Form):
     version = VersionField()
     reason = forms.CharField(
         label="Motif du retrait",
@@ -291,7 +291,7 @@ class RenumberForm(forms.Form):
         return cleaned
 
 
-class JustificationForm(forms.Form):
+class JustificationForm(NormalizedTextMixin, forms.Form):
     key = forms.CharField(widget=forms.HiddenInput, max_length=300)
     text = forms.CharField(
         label="Justification",

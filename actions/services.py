@@ -77,15 +77,22 @@ def budget_set(
     label = "prévisionnel" if kind == BudgetKind.PLANNED else "exécuté"
     save_with_audit(budget, actor=actor, reason=f"Budget {label} de la fiche {action_year.number}")
     if other_fundings is not None:
-        for funding in budget.other_fundings.all():
-            funding._history_user = actor
-            funding.delete()
-        for funder, funder_name, amount in other_fundings:
-            save_with_audit(
-                OtherFunding(budget=budget, funder=funder, funder_name=funder_name, amount=amount),
-                actor=actor,
-                reason=f"Autres financeurs de la fiche {action_year.number}",
-            )
+        # Lines are matched by funder: an unchanged line is not rewritten (no history noise).
+        reason = f"Autres financeurs de la fiche {action_year.number}"
+        existing = {(f.funder, f.funder_name): f for f in budget.other_fundings.all()}
+        wanted = {(funder, name): amount for funder, name, amount in other_fundings}
+        for key, funding in existing.items():
+            if key not in wanted:
+                funding._history_user = actor
+                funding._change_reason = reason
+                funding.delete()
+        for (funder, funder_name), amount in wanted.items():
+            funding = existing.get((funder, funder_name))
+            if funding is not None and funding.amount == amount:
+                continue
+            funding = funding or OtherFunding(budget=budget, funder=funder, funder_name=funder_name)
+            funding.amount = amount
+            save_with_audit(funding, actor=actor, reason=reason)
     return budget
 
 

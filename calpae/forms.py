@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import normalize_newlines
 
 from reports.formatting import format_amount
 
@@ -80,3 +81,15 @@ class VersionField(forms.IntegerField):
 
     def __init__(self, **kwargs):
         super().__init__(min_value=1, **kwargs)
+
+
+class NormalizedTextMixin:
+    """Texts with the line endings a browser sends (CRLF) stored as ``\n``: otherwise saving an
+    untouched text would count as a change in the history."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in cleaned.items():
+            if isinstance(value, str):
+                cleaned[name] = normalize_newlines(value)
+        return cleaned

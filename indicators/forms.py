@@ -15,7 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.forms import NON_FIELD_ERRORS
 
-from calpae.forms import VersionField
+from calpae.forms import NormalizedTextMixin, VersionField
 from indicators.models import IndicatorValue
 from indicators.parsing import parse_indicator_value
 from indicators.selectors import Cell, IndicatorSheet
@@ -81,7 +81,7 @@ class EntryCell:
     current: str  # saved meanwhile by someone else (after a refused save), else ""
 
 
-class IndicatorEntryForm(forms.Form):
+class IndicatorEntryForm(NormalizedTextMixin, forms.Form):
     """Objectif de l'année et valeur par période, pour chaque indicateur de la fiche."""
 
     version = VersionField(label="Version de la fiche")

@@ -13,6 +13,7 @@ from actions import services
 from actions.admin import ActionYearAdmin, BudgetAdmin
 from actions.choices import ActionStatus, BudgetKind, Funder
 from actions.models import ActionYear, Budget
+from actions.selectors import action_history as selectors_history
 from calpae.forms import parse_amount
 from conventions.models import ConventionYear, Theme
 from reports.models import Justification
@@ -519,3 +520,53 @@ def test_year_carry_forward_gives_provisional_numbers_when_taken(
     page = text(response)
     assert "Numéros déjà pris en 2023" in page
     assert "R-6.6" in page[page.index("Numéros déjà pris en 2023") :].split("</li>")[0]
+
+
+def test_saving_untouched_texts_records_no_change(client, agent, fiche):
+    """Browsers send CRLF line endings: an untouched text is not a change in the history."""
+    services.action_year_update(
+        actor=agent, action_year=fiche, version=1, description="Ligne 1\nLigne 2"
+    )
+    response = client.post(
+        reverse("actions:narrative", args=[fiche.pk]),
+        {
+            "version": "2",
+            "description": "Ligne 1\r\nLigne 2",
+            "execution_review": "",
+            "outlook": "Nouvelles perspectives",
+        },
+    )
+    assert response.status_code == 302
+    fiche.refresh_from_db()
+    assert fiche.description == "Ligne 1\nLigne 2"
+    latest = selectors_history(fiche)[0]
+    assert [change.label for change in latest.changes] == ["Perspectives"]
+
+
+def test_saving_a_budget_keeps_unchanged_funder_lines(client, agent, fiche):
+    budget = services.budget_set(
+        actor=agent,
+        action_year=fiche,
+        kind=BudgetKind.PLANNED,
+        cd_new=Decimal("100"),
+        other_fundings=[(Funder.FSE, "", Decimal("86496")), (Funder.REACT_EU, "", Decimal("5"))],
+    )
+    fse = budget.other_fundings.get(funder=Funder.FSE)
+    response = client.post(
+        reverse("actions:budget_planned", args=[fiche.pk]),
+        budget_post(
+            fiche.version,
+            cd_new="100",
+            valorisation="10",
+            **{
+                "autres-0-funder": Funder.FSE,
+                "autres-0-amount": "86 496",
+                "autres-1-funder": Funder.REACT_EU,
+                "autres-1-amount": "5",
+                "autres-1-DELETE": "on",
+            },
+        ),
+    )
+    assert response.status_code == 302
+    assert list(budget.other_fundings.values_list("pk", "funder")) == [(fse.pk, Funder.FSE)]
+    assert fse.history.count() == 1  # created once, never rewritten
