@@ -169,7 +169,12 @@ def renumber(request: HttpRequest, pk: int) -> HttpResponse:
                 field = f"number_{pk_text}"
                 form.add_error(field if field in form.fields else None, messages_)
         else:
-            messages.success(request, f"{len(changed)} fiche(s) renumérotée(s).")
+            messages.success(
+                request,
+                "Aucun numéro n'a changé."
+                if not changed
+                else f"{_fiches(len(changed))} {_agreed(len(changed), 'renumérotée')}.",
+            )
             return redirect("actions:year", pk=convention_year.pk)
     return render(
         request,
@@ -196,8 +201,10 @@ def year_carry_forward(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{len(carried)} fiche(s) reconduite(s) sur {target.year}, avec leurs reports "
-                f"préremplis.",
+                f"{_fiches(len(carried))} {_agreed(len(carried), 'reconduite')} sur "
+                f"{target.year}, avec leurs reports préremplis."
+                if carried
+                else f"Toutes les fiches en cours sont déjà sur {target.year}.",
             )
             provisional = [
                 a.number for a in carried if a.number.startswith(services.PROVISIONAL_PREFIX)
@@ -205,8 +212,9 @@ def year_carry_forward(request: HttpRequest, pk: int) -> HttpResponse:
             if provisional:
                 messages.warning(
                     request,
-                    f"Numéros déjà pris en {target.year} : {len(provisional)} fiche(s) "
-                    f"numérotée(s) provisoirement ({', '.join(provisional)}), à renuméroter.",
+                    f"Numéros déjà pris en {target.year} : {_fiches(len(provisional))} "
+                    f"{_agreed(len(provisional), 'numérotée')} provisoirement "
+                    f"({', '.join(provisional)}), à renuméroter.",
                 )
             return redirect("actions:year", pk=target.pk)
     return render(
@@ -254,7 +262,18 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _model_form_page(request, pk: int, form_class, *, title: str, template_title: str):
+def _fiches(count: int) -> str:
+    return f"{count} fiche{'s' if count > 1 else ''}"
+
+
+def _agreed(count: int, participle: str) -> str:
+    """« renumérotée » / « renumérotées »."""
+    return participle + ("s" if count > 1 else "")
+
+
+def _model_form_page(
+    request, pk: int, form_class, *, title: str, template_title: str, title_agreement: str = ""
+):
     action_year = selectors.action_year_for_user(request.user, pk)
     require_edit(request.user, _department_id(action_year))
     kwargs = {"instance": action_year}
@@ -293,7 +312,7 @@ def _model_form_page(request, pk: int, form_class, *, title: str, template_title
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"{title} enregistré(e).")
+            messages.success(request, f"{title} enregistré{title_agreement}.")
             return redirect("actions:detail", pk=action_year.pk)
     return render(
         request,
@@ -316,7 +335,12 @@ def _model_form_page(request, pk: int, form_class, *, title: str, template_title
 @require_http_methods(["GET", "POST"])
 def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _model_form_page(
-        request, pk, ActionYearForm, title="Fiche", template_title="Modifier la fiche"
+        request,
+        pk,
+        ActionYearForm,
+        title="Fiche",
+        template_title="Modifier la fiche",
+        title_agreement="e",
     )
 
 

@@ -22,6 +22,7 @@ from reports.tables import (
     Envelope,
     FinancialTable,
     Finding,
+    RowKind,
     Severity,
     TableHeading,
     ThemeInput,
@@ -62,13 +63,24 @@ class YearTables:
     justifications: dict[str, Justification] = field(default_factory=dict)
 
     @property
+    def execution_started(self) -> bool:
+        """Whether any executed budget is entered: before that, the execution checks of the
+        year (total A, carry-overs from N-1…) would only say that nothing is entered yet."""
+        return any(row.kind == RowKind.ACTION for row in self.execution.rows)
+
+    @property
+    def planned_started(self) -> bool:
+        return any(row.kind == RowKind.ACTION for row in self.planned.rows)
+
+    @property
     def entries(self) -> list[FindingEntry]:
         return [
             FindingEntry(table, finding, self.justifications.get(finding.key(table)))
-            for table, table_findings in (
-                (TableKind.EXECUTION, self.execution.findings),
-                (TableKind.PLANNED, self.planned.findings),
+            for table, table_findings, started in (
+                (TableKind.EXECUTION, self.execution.findings, self.execution_started),
+                (TableKind.PLANNED, self.planned.findings, self.planned_started),
             )
+            if started
             for finding in table_findings
         ]
 

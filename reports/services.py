@@ -31,6 +31,8 @@ def justification_set(
     ).first()
     text = text.strip()
     if not text:
+        if existing is None:
+            raise ValidationError("Écrivez la justification avant de l'enregistrer.")
         if existing is not None:
             existing._history_user = actor
             existing._change_reason = "Justification retirée"

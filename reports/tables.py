@@ -830,7 +830,10 @@ def carry_over_findings(
                 continue
             if now is None:
                 where = f"Fiche {before.number} ({previous_year})"
-                detail = f"n'a pas de fiche en {current_year} pour recevoir son report"
+                detail = (
+                    f"n'a pas de budget en {current_year} pour recevoir son report ({part}, "
+                    f"{_euros(expected)})"
+                )
             else:
                 where = f"Fiche {now.number}"
                 if before is not None and before.number != now.number:

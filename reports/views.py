@@ -37,6 +37,7 @@ def findings(request: HttpRequest, pk: int) -> HttpResponse:
             "convention_year": convention_year,
             "entries": entries,
             "open_count": len(tables.open_entries),
+            "execution_started": tables.execution_started,
             "can_edit": can_edit(request.user, convention_year.convention.department_id),
         },
     )

@@ -103,7 +103,7 @@ def test_year_page_groups_fiches_by_theme_socle_first(client, agent, year_2022):
     assert f">{first.number}</a>" in content
     assert "Sous-total" in content
     active = ActionYear.objects.filter(convention_year=year_2022, status=ActionStatus.ACTIVE)
-    assert re.search(rf"\d+ fiches? complètes? sur {active.count()}<", content)
+    assert re.search(rf"\d+ fiches? complètes? sur {active.count()} en cours<", content)
 
 
 def test_home_shows_entry_state_and_deadline(client, agent, year_2022):
@@ -570,3 +570,13 @@ def test_saving_a_budget_keeps_unchanged_funder_lines(client, agent, fiche):
     assert response.status_code == 302
     assert list(budget.other_fundings.values_list("pk", "funder")) == [(fse.pk, Funder.FSE)]
     assert fse.history.count() == 1  # created once, never rewritten
+
+
+def test_execution_checks_wait_for_the_first_executed_budget(client, agent, year_2023):
+    """2023 has only its prévisionnel: no « n'a pas de budget en 2023 » noise from execution."""
+    content = text(client.get(reverse("reports:findings", args=[year_2023.pk])))
+    assert "Aucun budget exécuté n'est saisi pour 2023" in content
+    assert "tableau d'exécution</span>" not in content
+    tables = year_tables([year_2023])[year_2023.pk]
+    assert not tables.execution_started
+    assert all(entry.table == "planned" for entry in tables.entries)

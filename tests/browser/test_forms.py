@@ -34,7 +34,7 @@ def test_narrative_form_reached_filled_and_saved_with_the_keyboard_only(page):
     page.keyboard.press("Enter")
 
     expect(page).to_have_url(re.compile(rf"/fiches/{fiche.pk}/$"))
-    expect(page.locator(".messages")).to_contain_text("Récit enregistré(e).")
+    expect(page.locator(".messages")).to_contain_text("Récit enregistré.")
     expect(page.locator(".narrative").last).to_contain_text("Reconduction prévue en 2024")
     saved = action_year("8.1").outlook.replace("\r\n", "\n")
     assert saved == f"{fiche.outlook}\nReconduction prévue en 2024, au clavier.".strip()
