@@ -56,6 +56,10 @@ class ActionYearForm(VersionedModelForm):
         self.convention_year = convention_year
         self.fields["theme"].queryset = year_themes(convention_year)
         self.fields["number"].help_text = "Numéro de la fiche cette année, par exemple « 5.4 »."
+        self.fields[
+            "sequence_number"
+        ].help_text = "Numéro d'ordre imprimé dans la convention (« FICHE 8 » : 8), s'il y en a un."
+        self.fields["theme"].label_from_instance = lambda theme: theme.label
 
     def clean_number(self):
         number = self.cleaned_data["number"].strip().rstrip(".")
@@ -98,6 +102,7 @@ class ActionCreateForm(NormalizedTextMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.convention_year = convention_year
         self.fields["theme"].queryset = year_themes(convention_year)
+        self.fields["theme"].label_from_instance = lambda theme: theme.label
 
     def clean_number(self):
         number = self.cleaned_data["number"].strip().rstrip(".")

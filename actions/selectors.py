@@ -202,6 +202,7 @@ SKIPPED_FIELDS = {
     "budget",
     "convention_year",
     "indicator",
+    "realigned",  # an extraction flag of the demo documents, not a user's change
 }
 
 

@@ -580,3 +580,14 @@ def test_execution_checks_wait_for_the_first_executed_budget(client, agent, year
     tables = year_tables([year_2023])[year_2023.pk]
     assert not tables.execution_started
     assert all(entry.table == "planned" for entry in tables.entries)
+
+
+def test_an_empty_justification_is_refused(client, agent, year_2022):
+    entry = year_tables([year_2022])[year_2022.pk].open_entries[0]
+    response = client.post(
+        reverse("reports:justify", args=[year_2022.pk]),
+        {"key": entry.key, "text": "  "},
+        follow=True,
+    )
+    assert "Écrivez la justification avant de l'enregistrer." in text(response)
+    assert not Justification.objects.exists()
