@@ -146,6 +146,38 @@ class ThemeGroup:
         return self._total("realised")
 
 
+@dataclass
+class BlockTotal:
+    """Totals of a block (socle, initiative) or of the whole year, over the thème groups."""
+
+    block: str
+    groups: list[ThemeGroup]
+
+    def _total(self, name: str) -> Decimal | None:
+        values = [getattr(g, name) for g in self.groups if getattr(g, name) is not None]
+        return sum(values, ZERO) if values else None
+
+    @property
+    def planned_total(self) -> Decimal | None:
+        return self._total("planned_total")
+
+    @property
+    def executed_total(self) -> Decimal | None:
+        return self._total("executed_total")
+
+    @property
+    def realised(self) -> Decimal | None:
+        return self._total("realised")
+
+
+def block_totals(groups: list[ThemeGroup]) -> tuple[dict[str, BlockTotal], BlockTotal]:
+    """Sub-totals per block and the year's total, as in the official tables."""
+    by_block: dict[str, BlockTotal] = {}
+    for group in groups:
+        by_block.setdefault(group.block, BlockTotal(group.block, [])).groups.append(group)
+    return by_block, BlockTotal("", list(groups))
+
+
 def year_groups(convention_year: ConventionYear) -> list[ThemeGroup]:
     """The fiches of a year grouped by thème, socle first, in the order of the official table."""
     from reports.tables import number_sort_key

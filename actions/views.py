@@ -99,6 +99,7 @@ def _with_version(data, version: int):
 def year_detail(request: HttpRequest, pk: int) -> HttpResponse:
     convention_year = _convention_year(request, pk)
     groups = selectors.year_groups(convention_year)
+    block_totals, year_total = selectors.block_totals(groups)
     tables = year_tables([convention_year])[convention_year.pk]
     summaries = [summary for group in groups for summary in group.actions]
     active = [summary for summary in summaries if not summary.is_retired]
@@ -110,6 +111,8 @@ def year_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "convention_year": convention_year,
             "groups": groups,
+            "block_totals": block_totals,
+            "year_total": year_total,
             "active_count": len(active),
             "complete_count": sum(1 for summary in active if summary.is_complete),
             "open_findings": open_entries,

@@ -5,10 +5,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from actions.forms import JustificationForm
+from actions.models import ActionYear
 from calpae.permissions import can_edit, require_edit
 from conventions.models import ConventionYear
 from reports import services
@@ -38,6 +40,12 @@ def findings(request: HttpRequest, pk: int) -> HttpResponse:
             "entries": entries,
             "open_count": len(tables.open_entries),
             "execution_started": tables.execution_started,
+            "fiche_urls": {
+                code: (reverse("actions:detail", args=[pk]), number)
+                for code, pk, number in ActionYear.objects.filter(
+                    convention_year=convention_year
+                ).values_list("action__code", "pk", "number")
+            },
             "can_edit": can_edit(request.user, convention_year.convention.department_id),
         },
     )

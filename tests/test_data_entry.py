@@ -591,3 +591,21 @@ def test_an_empty_justification_is_refused(client, agent, year_2022):
     )
     assert "Écrivez la justification avant de l'enregistrer." in text(response)
     assert not Justification.objects.exists()
+
+
+def test_year_page_totals_match_the_official_execution_table(client, agent, year_2022):
+    """The year's executed total is the printed F of the 2022 execution table (CALPAE.md §5.1)."""
+    content = text(client.get(reverse("actions:year", args=[year_2022.pk])))
+    total = content[content.index("Total de l'exercice 2022") :]
+    assert "11 178 230,00 €" in total.split("</tr>")[0]
+    assert "8 195 325,07 €" in total.split("</tr>")[0]
+    assert "Sous-total engagements des mesures socle" in content
+
+
+def test_findings_page_links_each_finding_to_its_fiche(client, agent, year_2022):
+    entry = next(e for e in year_tables([year_2022])[year_2022.pk].entries if e.finding.action_key)
+    fiche_pk = ActionYear.objects.get(
+        convention_year=year_2022, action__code=entry.finding.action_key
+    ).pk
+    content = text(client.get(reverse("reports:findings", args=[year_2022.pk])))
+    assert f'<a href="{reverse("actions:detail", args=[fiche_pk])}">Voir la fiche' in content

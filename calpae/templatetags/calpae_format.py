@@ -13,3 +13,9 @@ def euros(value: Decimal | None) -> str:
     if value is None or value == "":
         return ""
     return format_euros(value)
+
+
+@register.filter
+def get_item(mapping, key):
+    """``{{ totals|get_item:block }}``: a dictionary entry in a template."""
+    return mapping.get(key) if mapping else None
