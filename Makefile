@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DEBUG ?= 1
 
-.PHONY: run install migrate demo serve test test-fast lint format smoke clean browser-deps
+.PHONY: run install migrate demo serve test test-fast lint format smoke clean browser-deps bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ browser-deps:
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium && \
 		echo "Chromium installé : $(CHROMIUM)"; \
 	fi
+
+## make bench: temps et mémoire de génération des documents officiels (données de démonstration)
+bench: migrate
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py bench_documents
 
 lint: install
 	$(BIN)/ruff check .

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,6 +14,8 @@ from actions.models import ActionYear
 from calpae.permissions import can_edit, require_edit
 from conventions.models import ConventionYear
 from reports import services
+from reports.documents import CONTENT_TYPES, DocumentError, get_document
+from reports.documents import render as render_document
 from reports.selectors import year_tables
 
 
@@ -80,3 +82,21 @@ def justify(request: HttpRequest, pk: int) -> HttpResponse:
     if target:
         return redirect(target)
     return redirect("reports:findings", pk=convention_year.pk)
+
+
+@login_required
+@require_safe
+def document(request: HttpRequest, pk: int, slug: str, fmt: str) -> HttpResponse:
+    """An official document of the year, as PDF or XLSX (download) or HTML (preview)."""
+    convention_year = _convention_year(request, pk)
+    try:
+        doc = get_document(slug, fmt)
+    except DocumentError as error:
+        raise Http404(str(error)) from error
+    content = render_document(doc, convention_year, fmt)
+    response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
+    if fmt != "html":
+        response["Content-Disposition"] = (
+            f'attachment; filename="{doc.filename(convention_year, fmt)}"'
+        )
+    return response

@@ -43,12 +43,20 @@ NAMESPACES = ("actions", "indicators", "reports")
 
 # Pages that only show data: a reviewer reads them. Every other URL of the namespaces is a form
 # (edit role needed), so that a URL added later is protected by default in this test.
-READ_ONLY = {"actions:year", "actions:detail", "reports:findings", "indicators:action_indicators"}
+READ_ONLY = {
+    "actions:year",
+    "actions:detail",
+    "reports:findings",
+    "reports:document",
+    "indicators:action_indicators",
+}
 # URLs that only accept POST (a button, no page of their own).
 POST_ONLY = {"actions:reinstate", "reports:justify"}
 
 # The path segment before ``<int:pk>`` → the object that ``pk`` designates.
 OBJECT_KINDS = {"exercices": "year", "fiches": "fiche"}
+# The other parameters of a URL, by name: a value that the page accepts.
+OTHER_PARAMS = {"slug": "financial-table", "fmt": "xlsx"}
 
 USERS = ("anonymous", "agent77", "referent77", "prefecture77", "agent03", "admin")
 EDITORS = {"agent77", "referent77", "agent03", "admin"}
@@ -73,10 +81,13 @@ class Url:
     route: str  # "fiches/<int:pk>/modifier/"
     params: frozenset[str]
 
+    def kwargs(self, pk: int) -> dict:
+        return {"pk": pk, **{name: OTHER_PARAMS[name] for name in self.params if name != "pk"}}
+
     @property
     def kind(self) -> str | None:
         match = re.search(r"(?:^|/)([\w-]+)/<(?:\w+:)?pk>/", self.route)
-        if self.params != {"pk"} or match is None:
+        if self.params - set(OTHER_PARAMS) != {"pk"} or match is None:
             return None
         return OBJECT_KINDS.get(match.group(1))
 
@@ -203,7 +214,7 @@ def _written() -> dict[str, int]:
 
 
 # Read pages answer GET and HEAD only (``require_safe``).
-READ_PAGES = {"actions:year", "actions:detail", "reports:findings"}
+READ_PAGES = {"actions:year", "actions:detail", "reports:findings", "reports:document"}
 
 
 def _cases():
@@ -223,7 +234,7 @@ def _cases():
 @pytest.mark.parametrize(("user", "scope", "url", "method"), list(_cases()))
 def test_access(client, objects, user, scope, url, method):
     department = _department_of(user, scope)
-    path = reverse(url.name, kwargs={"pk": objects[department][url.kind].pk})
+    path = reverse(url.name, kwargs=url.kwargs(objects[department][url.kind].pk))
     _login(client, user)
     before = _written()
     response = _request(client, method, path)
@@ -240,7 +251,7 @@ def test_access(client, objects, user, scope, url, method):
     assert status != 500, where
 
     if scope == "other" and user != "admin":  # a superuser sees every Département
-        missing = _request(client, method, reverse(url.name, kwargs={"pk": MISSING_PK}))
+        missing = _request(client, method, reverse(url.name, kwargs=url.kwargs(MISSING_PK)))
         # Exactly what a non-existent object gives: nothing tells that the object exists.
         assert status == missing.status_code, f"{where}, objet inexistant → {missing.status_code}"
         if (method == "GET" and url.name in POST_ONLY) or (

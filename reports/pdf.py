@@ -1,0 +1,184 @@
+"""The official financial tables as PDF (WeasyPrint), from the computed table.
+
+The renderer only lays out what :mod:`reports.tables` computed: it turns a
+:class:`~reports.tables.FinancialTable` into plain values (strings, row spans), renders them with
+``templates/reports/pdf/financial_table.html`` — which is also the staff's HTML preview — and
+hands that HTML to WeasyPrint. No query, no arithmetic: the PDF and the XLSX read the same
+object and cannot disagree (CALPAE.md §5.1, §5.2).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from reports.formatting import format_euros
+from reports.tables import (
+    TEXT_HEADERS,
+    TITLE_SUBCAPTION_EXECUTION,
+    Column,
+    FinancialTable,
+    RowKind,
+    TableKind,
+    TableRow,
+)
+
+TEMPLATE = "reports/pdf/financial_table.html"
+
+
+@dataclass(frozen=True)
+class HeaderCell:
+    """An amount column's header: its letter (A to F, set in bold) and the rest, verbatim."""
+
+    letter: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RowView:
+    """One printed row, as the template shows it: only strings and row spans."""
+
+    kind: str
+    theme_rowspan: int  # 0: the thème and Chorus cells are merged from a row above
+    theme_label: str
+    chorus: str
+    number: str
+    title: str
+    amounts: tuple[str, ...]
+    comment: str
+
+    @property
+    def is_total(self) -> bool:
+        return self.kind in (RowKind.THEME_SUBTOTAL, RowKind.BLOCK_SUBTOTAL, RowKind.GRAND_TOTAL)
+
+    @property
+    def spans_text_columns(self) -> bool:
+        """Block sub-totals and TOTAUX FINANCIERS print their label across the text columns."""
+        return self.kind in (RowKind.BLOCK_SUBTOTAL, RowKind.GRAND_TOTAL)
+
+
+def _header_cell(column: Column) -> HeaderCell:
+    prefix = f"{column.letter} " if column.letter else ""
+    if prefix and column.header.startswith(prefix):
+        return HeaderCell(letter=column.letter or "", text=column.header[len(prefix) :])
+    return HeaderCell(letter="", text=column.header)
+
+
+def _theme_rowspans(rows: tuple[TableRow, ...]) -> list[int]:
+    """How many rows the thème cell of each row spans (0 when merged from above).
+
+    A thème's rows are its consecutive rows: placeholders, actions and its "Sous total", as the
+    official document merges the thème and Chorus cells down to the sub-total.
+    """
+    spans = [0] * len(rows)
+    start = None
+    for index, row in enumerate(rows):
+        spanned = row.theme_key is not None
+        if start is not None and spanned and rows[start].theme_key == row.theme_key:
+            spans[start] += 1
+            continue
+        start = index if spanned else None
+        spans[index] = 1 if spanned else 0
+    return spans
+
+
+def _row_views(table: FinancialTable) -> list[RowView]:
+    keys = table.amount_keys
+    return [
+        RowView(
+            kind=row.kind.value,
+            theme_rowspan=span,
+            theme_label=row.theme_label,
+            chorus=row.chorus,
+            number=row.number,
+            title=row.title,
+            amounts=tuple(format_euros(row.amounts.get(key)) for key in keys),
+            comment=row.comment,
+        )
+        for row, span in zip(table.rows, _theme_rowspans(table.rows), strict=True)
+    ]
+
+
+def _row_groups(rows: list[RowView]) -> list[list[RowView]]:
+    """The rows cut into the groups a page break should not split: a thème with its sub-total
+    (the rows its merged cells span), or a single row."""
+    groups: list[list[RowView]] = []
+    remaining = 0
+    for row in rows:
+        if remaining:
+            groups[-1].append(row)
+            remaining -= 1
+            continue
+        groups.append([row])
+        remaining = max(row.theme_rowspan - 1, 0)
+    return groups
+
+
+def _css_string(value: str) -> SafeString:
+    """``value`` as the inside of a CSS string: every character but ASCII letters and digits
+    escaped, so that nothing can end the string or the ``<style>`` element."""
+    # Safe: every character that could matter to CSS or HTML is escaped below.
+    return mark_safe(
+        "".join(
+            # The space after a hex escape ends it and is not printed.
+            char if char.isalnum() and char.isascii() else f"\\{ord(char):06x} "
+            for char in value
+        )
+    )
+
+
+def running_header(table: FinancialTable) -> str:
+    """The page header: « Département de Seine-et-Marne (77) — Exécution budgétaire 2022 »."""
+    lines = table.title_lines
+    convention = lines[1] if len(lines) > 1 else ""
+    _, separator, department = convention.rpartition(" - ")
+    parts = [department if separator else convention]
+    if len(lines) > 2:
+        parts.append(lines[2])
+    return " — ".join(part for part in parts if part)
+
+
+def financial_table_context(
+    table: FinancialTable, *, generated_on: datetime.date | None = None
+) -> dict:
+    """Everything the template shows, as plain values."""
+    generated_on = generated_on or timezone.localdate()
+    header = running_header(table)
+    return {
+        "kind": table.kind.value,
+        "title_lines": table.title_lines,
+        "document_title": f"{table.title_lines[0]} — {header}" if table.title_lines else header,
+        "running_header_css": _css_string(header),
+        "footer_css": _css_string(f"CALPAE — édité le {generated_on:%d/%m/%Y}"),
+        "generated_on": generated_on.isoformat(),
+        "text_headers": TEXT_HEADERS,
+        "title_subcaption": (
+            TITLE_SUBCAPTION_EXECUTION if table.kind == TableKind.EXECUTION else ""
+        ),
+        "amount_headers": [_header_cell(column) for column in table.columns],
+        "row_groups": _row_groups(_row_views(table)),
+    }
+
+
+def financial_table_html(
+    table: FinancialTable, *, generated_on: datetime.date | None = None
+) -> str:
+    """The table as a standalone HTML page (print CSS inlined): the PDF's source and preview."""
+    return render_to_string(TEMPLATE, financial_table_context(table, generated_on=generated_on))
+
+
+def financial_table_pdf(
+    table: FinancialTable, *, generated_on: datetime.date | None = None
+) -> bytes:
+    """The table as an A4 landscape PDF, laid out as the official document."""
+    # Imported here: WeasyPrint loads Pango and fonts, which pages that never print need not.
+    import weasyprint
+
+    html = financial_table_html(table, generated_on=generated_on)
+    # The page references no external resource: base_url only anchors relative URLs.
+    return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
