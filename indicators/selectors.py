@@ -280,3 +280,46 @@ def cells_saved_since(sheet: IndicatorSheet, version: int) -> set[str]:
         )
     }
     return keys
+
+
+@dataclass(frozen=True)
+class IndicatorChart:
+    label: str
+    svg: str
+    description: str
+
+
+def indicator_charts(sheet: IndicatorSheet) -> list[IndicatorChart]:
+    """For each indicator of the sheet with numbers, its values over every period of the
+    Département (all years) against the year's target: one query whatever the number of rows."""
+    from reports.charts import SeriesPoint, description, has_chart, indicator_chart_svg
+
+    department_id = sheet.action_year.convention_year.convention.department_id
+    indicator_ids = [row.indicator.pk for row in sheet.rows]
+    series: dict[int, list[SeriesPoint]] = {pk: [] for pk in indicator_ids}
+    for value in (
+        IndicatorValue.objects.filter(
+            indicator_id__in=indicator_ids, period__department_id=department_id
+        )
+        .select_related("period")
+        .order_by("period__end_date", "period__start_date", "period_id")
+    ):
+        series[value.indicator_id].append(SeriesPoint(value.period.label, value.number))
+    charts = []
+    target_label = f"Objectif {sheet.year}"
+    for row in sheet.rows:
+        points = series[row.indicator.pk]
+        saved_target = row.target.saved
+        target = saved_target.number if saved_target is not None else None
+        if not has_chart(points, target):
+            continue
+        charts.append(
+            IndicatorChart(
+                label=row.label,
+                svg=indicator_chart_svg(
+                    title=row.label, points=points, target=target, target_label=target_label
+                ),
+                description=description(points, target, target_label),
+            )
+        )
+    return charts

@@ -72,6 +72,7 @@ def action_indicators(request: HttpRequest, pk: int) -> HttpResponse:
             "action_year": action_year,
             "convention_year": convention_year,
             "sheet": sheet,
+            "charts": selectors.indicator_charts(sheet),
             "form": form,
             "table_rows": form.table_rows(current),
             "error_items": error_items,
