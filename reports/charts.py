@@ -129,3 +129,61 @@ def description(points: list[SeriesPoint], target: Decimal | None, target_label:
     if target is not None:
         parts.append(f"{target_label} : {french_number(target)}")
     return " ; ".join(parts) + "."
+
+
+@dataclass(frozen=True)
+class ThemeBudget:
+    """A thème of the execution table: the budget by funder (État = A+B, CD = C+D, autres
+    financeurs = E) and what was realised."""
+
+    label: str
+    state: Decimal
+    cd: Decimal
+    other: Decimal
+    realised: Decimal
+
+
+def themes_chart_svg(*, title: str, themes: list[ThemeBudget]) -> str:
+    """Per thème, the planned budget by funder against the realised amount."""
+    chart = pygal.HorizontalBar(
+        style=Style(**{**STYLE.__dict__, "colors": ("#000091", "#6a6af4", "#b1b1f9", "#c9191e")}),
+        js=[],
+        disable_xml_declaration=True,
+        width=760,
+        height=max(260, 80 + 56 * len(themes)),
+        explicit_size=False,
+        legend_at_bottom=True,
+        truncate_label=36,
+        x_labels_major_count=6,
+        show_minor_x_labels=False,
+        value_formatter=lambda value: french_number(Decimal(str(value)).quantize(Decimal(1))),
+        margin=12,
+    )
+    chart.title = title
+    themes = list(reversed(themes))  # a horizontal chart draws the first label at the bottom
+    chart.x_labels = [theme.label for theme in themes]
+    chart.add("Budget État (A+B)", [float(theme.state) for theme in themes])
+    chart.add("Budget CD (C+D)", [float(theme.cd) for theme in themes])
+    chart.add("Autres financeurs (E)", [float(theme.other) for theme in themes])
+    chart.add("Réalisé au 31/12", [float(theme.realised) for theme in themes])
+    return _static(chart.render(is_unicode=True))
+
+
+def theme_budgets(rows, short_labels: dict[str, str] | None = None) -> list[ThemeBudget]:
+    """From the thème sub-total rows of an execution table (``reports.tables.TableRow``);
+    ``short_labels`` by thème key, since the printed labels are too long for a chart axis."""
+    short_labels = short_labels or {}
+
+    def amount(row, *keys):
+        return sum((row.amounts.get(key) or Decimal(0) for key in keys), Decimal(0))
+
+    return [
+        ThemeBudget(
+            label=short_labels.get(row.theme_key) or row.theme_label,
+            state=amount(row, "A", "B"),
+            cd=amount(row, "C", "D"),
+            other=amount(row, "E"),
+            realised=amount(row, "realised"),
+        )
+        for row in rows
+    ]
