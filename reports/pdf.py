@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from reports.formatting import format_euros
+from reports.matrix import IndicatorMatrix, MatrixCell, MatrixRowKind
 from reports.tables import (
     TEXT_HEADERS,
     TITLE_SUBCAPTION_EXECUTION,
@@ -181,4 +182,90 @@ def financial_table_pdf(
 
     html = financial_table_html(table, generated_on=generated_on)
     # The page references no external resource: base_url only anchors relative URLs.
+    return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+# --- Indicator matrix (« Tableau des indicateurs », CALPAE.md §5.3) ----------------------------
+
+# Imported here, with the functions that use it, so that this section stays one block.
+
+MATRIX_TEMPLATE = "reports/pdf/indicator_matrix.html"
+
+
+@dataclass(frozen=True)
+class MatrixRowView:
+    """One printed row of the matrix: a heading (group, measure) or an indicator's strings."""
+
+    kind: str
+    label: str
+    definition: str = ""
+    footnote: str = ""
+    values: tuple[str, ...] = ()  # the periods, then the target
+    degree: str = ""
+    degree_is_text: bool = False
+    is_sub_indicator: bool = False
+
+    @property
+    def is_heading(self) -> bool:
+        return self.kind != MatrixRowKind.INDICATOR
+
+
+def _matrix_value(cell: MatrixCell) -> str:
+    return cell.raw
+
+
+def _matrix_row_views(matrix: IndicatorMatrix) -> list[MatrixRowView]:
+    return [
+        MatrixRowView(
+            kind=row.kind.value,
+            label=row.label,
+            definition=row.definition,
+            footnote=row.footnote,
+            values=tuple(_matrix_value(cell) for cell in (*row.cells, row.target)),
+            degree=row.degree.printed,
+            degree_is_text=row.degree.percent is None and bool(row.degree.text),
+            is_sub_indicator=row.is_sub_indicator,
+        )
+        for row in matrix.rows
+    ]
+
+
+def indicator_matrix_context(
+    matrix: IndicatorMatrix, *, generated_on: datetime.date | None = None
+) -> dict:
+    """Everything the matrix template shows, as plain values."""
+    generated_on = generated_on or timezone.localdate()
+    header = running_header(matrix)  # type: ignore[arg-type]  # reads only title_lines
+    columns = matrix.columns
+    return {
+        "title_lines": matrix.title_lines,
+        "document_title": f"{matrix.title_lines[0]} — {header}",
+        "running_header_css": _css_string(header),
+        "footer_css": _css_string(f"CALPAE — édité le {generated_on:%d/%m/%Y}"),
+        "generated_on": generated_on.isoformat(),
+        "indicator_header": columns[0].header,
+        "definition_header": columns[1].header,
+        "value_headers": [column.header for column in columns[2:-1]],
+        "degree_header": columns[-1].header,
+        "column_count": len(columns),
+        "rows": _matrix_row_views(matrix),
+    }
+
+
+def indicator_matrix_html(
+    matrix: IndicatorMatrix, *, generated_on: datetime.date | None = None
+) -> str:
+    """The matrix as a standalone HTML page (print CSS inlined): the PDF's source and preview."""
+    return render_to_string(
+        MATRIX_TEMPLATE, indicator_matrix_context(matrix, generated_on=generated_on)
+    )
+
+
+def indicator_matrix_pdf(
+    matrix: IndicatorMatrix, *, generated_on: datetime.date | None = None
+) -> bytes:
+    """The matrix as an A4 landscape PDF: headers repeated on every page, page X / Y."""
+    import weasyprint
+
+    html = indicator_matrix_html(matrix, generated_on=generated_on)
     return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()

@@ -40,6 +40,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from reports.matrix import IndicatorMatrix, MatrixCell, MatrixRow, MatrixRowKind
 from reports.tables import (
     CENT,
     TEXT_HEADERS,
@@ -404,3 +405,156 @@ def _save(workbook: Workbook) -> bytes:
     archive = _ReproducibleZipFile(buffer, "w", compression=ZIP_DEFLATED)
     ExcelWriter(workbook, archive).save()
     return buffer.getvalue()
+
+
+# --- Indicator matrix (« Tableau des indicateurs », CALPAE.md §5.3) ----------------------------
+
+# Imported here, with the functions that use it, so that this section stays one block.
+
+MATRIX_SHEET_TITLE = "Indicateurs"
+MATRIX_WIDTHS = {"indicator": 42.0, "definition": 38.0, "target": 14.0, "degree": 12.0}
+MATRIX_PERIOD_WIDTH = 14.0
+MATRIX_FILLS = {
+    MatrixRowKind.GROUP: PatternFill("solid", fgColor="BFBFBF"),
+    MatrixRowKind.MEASURE: PatternFill("solid", fgColor="E7E6E6"),
+}
+
+
+def _matrix_number_format(cell: MatrixCell) -> str:
+    decimals = f".{'0' * cell.decimals}" if cell.decimals else ""
+    return f"0{decimals}%" if cell.is_percent else f"#,##0{decimals}"
+
+
+def write_matrix_value(cell: Cell, value: MatrixCell) -> None:
+    """A value of the matrix: a number when its text is only that number ("10 941", "95 %"),
+    else its raw text ("Non contractualisé", "147 (au 31/10/2022)"); empty when none."""
+    if value.number is not None:
+        cell.value = value.number / 100 if value.is_percent else value.number
+        cell.number_format = _matrix_number_format(value)
+        cell.alignment = Alignment(horizontal="right", vertical="center")
+    elif value.raw:
+        write_text(cell, value.raw)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def _matrix_definition(row: MatrixRow) -> str:
+    if row.footnote:
+        return f"{row.definition}\nNote : {row.footnote}".strip()
+    return row.definition
+
+
+def indicator_matrix_xlsx(
+    matrix: IndicatorMatrix, *, generated_on: datetime.date | None = None
+) -> bytes:
+    """The indicator matrix as an XLSX workbook of one sheet: the title block, the headers
+    (frozen, repeated on every printed page), the group and measure headings merged across the
+    sheet in bold, one row per indicator; A4 landscape. The same matrix gives the same bytes."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = f"{MATRIX_SHEET_TITLE} {matrix.year}"
+    keys = [column.key for column in matrix.columns]
+    width = len(keys)
+    last = get_column_letter(width)
+    widths = [MATRIX_WIDTHS.get(key, MATRIX_PERIOD_WIDTH) for key in keys]
+
+    for index, line in enumerate(matrix.title_lines, start=1):
+        cell = sheet.cell(row=index, column=1)
+        write_text(cell, line)
+        cell.font = _font(bold=True, size=12 if index == 1 else 10)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        sheet.merge_cells(f"A{index}:{last}{index}")
+        sheet.row_dimensions[index].height = 18 if index == 1 else 27 if index == 2 else 15
+
+    header_row = len(matrix.title_lines) + 2
+    lines = 1
+    for column, (matrix_column, column_width) in enumerate(
+        zip(matrix.columns, widths, strict=True), start=1
+    ):
+        sheet.column_dimensions[get_column_letter(column)].width = column_width
+        cell = sheet.cell(row=header_row, column=column)
+        write_text(cell, matrix_column.header)
+        cell.font = _font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.border = BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        lines = max(lines, _estimated_lines(matrix_column.header, column_width, bold=True))
+    sheet.row_dimensions[header_row].height = _height(lines)
+
+    number = header_row
+    for row in matrix.rows:
+        number += 1
+        if row.kind != MatrixRowKind.INDICATOR:
+            cell = sheet.cell(row=number, column=1)
+            write_text(cell, row.label)
+            for column in range(1, width + 1):
+                other = sheet.cell(row=number, column=column)
+                other.border = BORDER
+                other.fill = MATRIX_FILLS[row.kind]
+            cell.font = _font(bold=True, size=10 if row.kind == MatrixRowKind.GROUP else FONT_SIZE)
+            cell.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
+            sheet.merge_cells(f"A{number}:{last}{number}")
+            sheet.row_dimensions[number].height = _height(
+                _estimated_lines(row.label, sum(widths), bold=True)
+            )
+            continue
+        for column in range(1, width + 1):
+            cell = sheet.cell(row=number, column=column)
+            cell.border = BORDER
+            cell.font = _font()
+            cell.alignment = Alignment(vertical="center", wrap_text=True)
+        label = sheet.cell(row=number, column=1)
+        write_text(label, row.label)
+        label.alignment = Alignment(
+            vertical="center", wrap_text=True, indent=2 if row.is_sub_indicator else 0
+        )
+        definition = _matrix_definition(row)
+        if definition:
+            write_text(sheet.cell(row=number, column=2), definition)
+        lines = max(_estimated_lines(row.label, widths[0]), _estimated_lines(definition, widths[1]))
+        for offset, value in enumerate((*row.cells, row.target)):
+            write_matrix_value(sheet.cell(row=number, column=3 + offset), value)
+            if value.number is None and value.raw:
+                lines = max(lines, _estimated_lines(value.raw, widths[2 + offset]))
+        degree = sheet.cell(row=number, column=width)
+        if row.degree.percent is not None:
+            degree.value = row.degree.percent / 100
+            degree.number_format = "0.0%"
+            degree.alignment = Alignment(horizontal="right", vertical="center")
+        elif row.degree.text:
+            write_text(degree, row.degree.text)
+            degree.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            degree.font = _font(italic=True)
+            lines = max(lines, _estimated_lines(row.degree.text, widths[-1]))
+        sheet.row_dimensions[number].height = _height(lines)
+
+    sheet.freeze_panes = f"C{header_row + 1}"
+    sheet.print_area = f"A1:{last}{number}"
+    sheet.print_title_rows = f"{header_row}:{header_row}"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.page_margins.top = 0.5
+    sheet.page_margins.bottom = 0.6
+    sheet.oddFooter.left.text = "&A"
+    sheet.oddFooter.center.text = "Page &P sur &N"
+    if generated_on is not None:
+        sheet.oddFooter.right.text = f"CALPAE — édité le {generated_on:%d/%m/%Y}"
+    for part in (sheet.oddFooter.left, sheet.oddFooter.center, sheet.oddFooter.right):
+        part.size = 8
+    sheet.sheet_view.zoomScale = 90
+
+    timestamp = (
+        datetime.datetime.combine(generated_on, datetime.time())
+        if generated_on is not None
+        else DEFAULT_TIMESTAMP
+    )
+    properties = workbook.properties
+    properties.title = f"{matrix.title_lines[0]} — {matrix.title_lines[-1]}"
+    properties.creator = "CALPAE"
+    properties.created = timestamp
+    properties.modified = timestamp
+    properties.lastModifiedBy = None
+    return _save(workbook)

@@ -99,6 +99,20 @@ def test_export_command_names_what_is_wrong(tmp_path, args, message):
         )
 
 
+def test_export_command_writes_the_indicator_matrix_pdf(tmp_path: Path):
+    output = tmp_path / "indicateurs.pdf"
+    call_command(
+        "export_document",
+        "--departement=77",
+        "--year=2022",
+        "--document=indicators",
+        "--format=pdf",
+        f"--output={output}",
+        stdout=io.StringIO(),
+    )
+    assert output.read_bytes().startswith(b"%PDF")
+
+
 def test_export_command_refuses_a_document_not_yet_available(tmp_path):
     with pytest.raises(CommandError, match="n'est pas encore disponible"):
         call_command(
