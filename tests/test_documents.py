@@ -113,13 +113,13 @@ def test_export_command_writes_the_indicator_matrix_pdf(tmp_path: Path):
     assert output.read_bytes().startswith(b"%PDF")
 
 
-def test_export_command_refuses_a_document_not_yet_available(tmp_path):
-    with pytest.raises(CommandError, match="n'est pas encore disponible"):
+def test_export_command_refuses_a_format_the_document_does_not_have(tmp_path):
+    with pytest.raises(CommandError, match="Format inconnu : « xlsx »"):
         call_command(
             "export_document",
             "--departement=77",
             "--year=2022",
             "--document=execution-report",
-            "--format=pdf",
-            f"--output={tmp_path / 'x.pdf'}",
+            "--format=xlsx",
+            f"--output={tmp_path / 'x.xlsx'}",
         )

@@ -36,7 +36,7 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"Documents {departement} {year}, médiane de {runs} essais :")
         for document in DOCUMENTS.values():
-            for fmt in ("xlsx", "pdf"):
+            for fmt in [f for f in document.formats if f != "html"]:
                 render(document, convention_year, fmt)  # warm-up: imports, fonts, templates
                 durations = []
                 for _ in range(runs):

@@ -1,0 +1,55 @@
+"""Rapport d'exécution N as PDF (WeasyPrint): one HTML document, so page numbers run on.
+
+The cover and the fiches are A4 portrait; Annexe 2 (the financial table) is set on the named
+page ``annex`` (A4 landscape) and is the very table of ``reports.pdf``: its template is rendered
+once and its body placed in the report, so the two documents cannot differ.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
+
+from reports.pdf import _css_string, financial_table_html
+from reports.report import ExecutionReport
+
+TEMPLATE = "reports/pdf/execution_report.html"
+_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL)
+
+
+def _financial_table_body(report: ExecutionReport) -> SafeString:
+    html = financial_table_html(report.financial_table, generated_on=report.cover.generated_on)
+    match = _BODY.search(html)
+    if match is None:  # pragma: no cover - the template is ours
+        raise ValueError("Le gabarit du tableau financier n'a pas de <body>.")
+    # Safe: rendered by Django's template engine, which escaped every value.
+    return mark_safe(match.group(1))
+
+
+def execution_report_context(report: ExecutionReport) -> dict:
+    cover = report.cover
+    return {
+        "report": report,
+        "cover": cover,
+        "document_title": f"{cover.title} — {cover.department_name} — {cover.year}",
+        "running_header_css": _css_string(cover.running_header),
+        "footer_css": _css_string(f"CALPAE — édité le {cover.generated_on:%d/%m/%Y}"),
+        "financial_table_body": _financial_table_body(report),
+    }
+
+
+def execution_report_html(report: ExecutionReport) -> str:
+    """The report as one standalone HTML page (print CSS inlined): the PDF's source and preview."""
+    return render_to_string(TEMPLATE, execution_report_context(report))
+
+
+def execution_report_pdf(report: ExecutionReport) -> bytes:
+    """The report as PDF: A4 portrait, Annexe 2 in A4 landscape."""
+    # Imported here: WeasyPrint loads Pango and fonts, which pages that never print need not.
+    import weasyprint
+
+    html = execution_report_html(report)
+    return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
