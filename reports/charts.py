@@ -22,8 +22,6 @@ sys.meta_path[:] = [
 ]
 
 SVG_NS = "http://www.w3.org/2000/svg"
-ET.register_namespace("", SVG_NS)
-ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
 
 STYLE = Style(
     background="white",
@@ -110,6 +108,9 @@ def _static(svg: str) -> str:
         for child in list(parent):
             if child.tag == f"{{{SVG_NS}}}script":
                 parent.remove(child)
+    # Namespaces given here, not registered once: other libraries change the global registry.
+    ET.register_namespace("", SVG_NS)
+    ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     text = ET.tostring(root, encoding="unicode")
     old_id = root.get("id", "")
     if not old_id:

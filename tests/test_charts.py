@@ -67,3 +67,12 @@ def test_indicator_page_shows_the_evolution_of_its_indicators(client):
     assert "Évolution des indicateurs" in content
     assert content.count('<figure class="chart">') >= 1
     assert "<script" not in content
+
+
+def test_chart_svg_does_not_depend_on_other_libraries_namespace_prefixes():
+    """Another library may register a prefix for the SVG namespace (ElementTree's registry is
+    global): the chart must still be a plain ``<svg>`` element for inline HTML."""
+    import xml.etree.ElementTree as ET
+
+    ET.register_namespace("svg", "http://www.w3.org/2000/svg")
+    assert chart().startswith("<svg ")
