@@ -235,6 +235,8 @@ def test_retired_fiches_are_left_out():
 # --- PDF ----------------------------------------------------------------------------------------
 
 
+# Tests reading the module fixture below are marked django_db: pytest-django then runs them before
+# the transactional tests (browser, concurrency), which empty the database when they end.
 @pytest.fixture(scope="module")
 def report_pdf(django_db_blocker):
     with django_db_blocker.unblock():
@@ -248,6 +250,7 @@ def report_pdf(django_db_blocker):
     return report, reader, [page.extract_text() for page in reader.pages]
 
 
+@pytest.mark.django_db
 def test_pdf_has_the_cover_fiches_and_annex_totals(report_pdf):
     report, _, pages = report_pdf
     first = _spaced(pages[0])
@@ -264,6 +267,7 @@ def test_pdf_has_the_cover_fiches_and_annex_totals(report_pdf):
     assert "8 195 325,07 €" in _spaced(pages[-1])
 
 
+@pytest.mark.django_db
 def test_pdf_pages_are_portrait_then_landscape_for_the_annex(report_pdf):
     _, reader, pages = report_pdf
     first = reader.pages[0].mediabox
@@ -287,6 +291,7 @@ def _toc_entry(heading: str) -> re.Pattern:
     return re.compile(letters + r"[\s.]*?\.{2,}\s*(\d+)[ \t]*$", re.MULTILINE)
 
 
+@pytest.mark.django_db
 def test_table_of_contents_gives_the_page_of_each_fiche(report_pdf):
     report, _, pages = report_pdf
     toc_pages = [index for index, text in enumerate(pages) if "Sommaire" in text]
