@@ -275,6 +275,7 @@ class ExecutionReport:
     previous_label: str  # header of the N-1 value column
     current_label: str  # header of the N value column
     financial_table: FinancialTable
+    indicator_matrix: object | None = None  # reports.matrix.IndicatorMatrix, for Annexe 1
 
     @property
     def fiches(self) -> tuple[FicheSection, ...]:

@@ -29,6 +29,20 @@ def _financial_table_body(report: ExecutionReport) -> SafeString:
     return mark_safe(match.group(1))
 
 
+def _matrix_body(report: ExecutionReport) -> SafeString:
+    """Annexe 1: the body of the indicator matrix's own document (``reports.pdf``)."""
+    from reports.pdf import indicator_matrix_html
+
+    if report.indicator_matrix is None:
+        return mark_safe("")
+    html = indicator_matrix_html(report.indicator_matrix, generated_on=report.cover.generated_on)
+    match = _BODY.search(html)
+    if match is None:  # pragma: no cover - the template is ours
+        raise ValueError("Le gabarit du tableau des indicateurs n'a pas de <body>.")
+    # Safe: rendered by Django's template engine, which escaped every value.
+    return mark_safe(match.group(1))
+
+
 def execution_report_context(report: ExecutionReport) -> dict:
     cover = report.cover
     return {
@@ -38,6 +52,7 @@ def execution_report_context(report: ExecutionReport) -> dict:
         "running_header_css": _css_string(cover.running_header),
         "footer_css": _css_string(f"CALPAE — édité le {cover.generated_on:%d/%m/%Y}"),
         "financial_table_body": _financial_table_body(report),
+        "matrix_body": _matrix_body(report),
     }
 
 

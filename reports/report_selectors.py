@@ -8,6 +8,7 @@ targets, values) plus the 6 of ``reports.selectors.execution_table`` for Annexe 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections import defaultdict
 
@@ -19,6 +20,7 @@ from actions.models import ActionYear, Budget
 from conventions.models import ConventionYear, ThemeYear
 from indicators.choices import PeriodKind, ValueStatus
 from indicators.models import Indicator, IndicatorTarget, IndicatorValue, MatrixEntry, Period
+from reports.matrix_selectors import indicator_matrix
 from reports.report import (
     BudgetInput,
     Cover,
@@ -201,10 +203,11 @@ def execution_report(
         year=year,
         generated_on=generated_on or timezone.localdate(),
     )
-    return build_execution_report(
+    report = build_execution_report(
         cover=cover,
         fiches=fiches,
         financial_table=execution_table(convention_year),
         previous_label=previous_period.label if previous_period else "",
         current_label=current_period.label if current_period else "",
     )
+    return dataclasses.replace(report, indicator_matrix=indicator_matrix(convention_year))

@@ -205,7 +205,7 @@ def test_report_reads_a_year_in_a_fixed_number_of_queries():
     with CaptureQueriesContext(connection) as two_fiches:
         report = execution_report(convention_year, generated_on=GENERATED_ON)
     assert len(report.fiches) == 2
-    assert len(two_fiches) == len(all_fiches) == 15
+    assert len(two_fiches) == len(all_fiches) == 19  # 15, and 4 for the indicator matrix
     print(f"\nRapport d'exécution : {len(all_fiches)} requêtes")
 
 
@@ -272,8 +272,14 @@ def test_pdf_pages_are_portrait_then_landscape_for_the_annex(report_pdf):
     _, reader, pages = report_pdf
     first = reader.pages[0].mediabox
     assert first.width < first.height
-    annex = [index for index, text in enumerate(pages) if "TABLEAU FINANCIER" in text]
+    # The annexes (indicator matrix, then financial table) are landscape, the rest portrait.
+    annex = [
+        index
+        for index, text in enumerate(pages)
+        if index > 2 and ("TABLEAU DES INDICATEURS" in text or "TABLEAU FINANCIER" in text)
+    ]
     assert annex
+    assert "TOTAUX FINANCIERS" in pages[-1]
     for index in range(annex[0], len(pages)):
         box = reader.pages[index].mediabox
         assert box.width > box.height, index
@@ -311,3 +317,12 @@ def test_table_of_contents_gives_the_page_of_each_fiche(report_pdf):
             if _squash(heading) in _squash(text) and not entry.search(text)
         ]
         assert printed and printed[0] == page, (heading, page, printed)
+
+
+@pytest.mark.django_db
+def test_annex_1_is_the_indicator_matrix_of_the_year(report_pdf):
+    """Annexe 1 is the year's « Tableau des indicateurs », the same as its own document."""
+    _, _, pages = report_pdf
+    annex = " ".join(text for text in pages if "TABLEAU DES INDICATEURS" in text)
+    assert "1. Enfants et jeunes" in annex
+    assert "Nombre de premiers contacts établis" in annex
