@@ -24,8 +24,12 @@ demo: migrate
 	$(BIN)/python manage.py load_demo --reset-passwords
 
 ## make run: installe, migre, charge les données de démonstration et sert http://127.0.0.1:$(PORT)
+## (avec le générateur de documents en arrière-plan, manage.py db_worker, journal var/worker.log)
 run: demo
 	@echo "CALPAE : http://127.0.0.1:$(PORT)/ (Ctrl+C pour arrêter)"
+	@echo "Générateur de documents : manage.py db_worker (journal : var/worker.log)"
+	$(BIN)/python manage.py db_worker --no-reload > var/worker.log 2>&1 & \
+	trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 serve: install

@@ -79,3 +79,62 @@ class Justification(models.Model):
     def key(self) -> str:
         """The same key as ``reports.tables.Finding.key``."""
         return ":".join((self.table, self.rule, self.action_key, self.column, self.subject))
+
+
+class GenerationStatus(models.TextChoices):
+    PENDING = "pending", "En attente"
+    RUNNING = "running", "En cours"
+    READY = "ready", "Prêt"
+    FAILED = "failed", "Échec"
+
+
+class GeneratedDocument(models.Model):
+    """A long document generated in the background, kept for its data version.
+
+    ``data_version`` is a hash of the computed document (``reports.documents.data_version``):
+    the same data give the same version, so the file is generated once and served again until
+    something it shows changes.
+    """
+
+    convention_year = models.ForeignKey(
+        ConventionYear,
+        on_delete=models.CASCADE,
+        related_name="generated_documents",
+        verbose_name="exercice",
+    )
+    slug = models.CharField("document", max_length=40)
+    fmt = models.CharField("format", max_length=10)
+    data_version = models.CharField("version des données", max_length=64)
+    status = models.CharField(
+        "état", max_length=20, choices=GenerationStatus.choices, default=GenerationStatus.PENDING
+    )
+    content = models.BinaryField("contenu", null=True, blank=True, editable=False)
+    error = models.TextField("erreur", blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="demandé par",
+    )
+    created_at = models.DateTimeField("demandé le", auto_now_add=True)
+    finished_at = models.DateTimeField("terminé le", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "document généré"
+        verbose_name_plural = "documents générés"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["convention_year", "slug", "fmt", "data_version"],
+                name="generated_document_unique_version",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=GenerationStatus.values),
+                name="generated_document_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slug}.{self.fmt} — {self.convention_year} ({self.get_status_display()})"

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from calpae.audit import save_with_audit
 from conventions.models import ConventionYear
-from reports.models import Justification
+from reports.models import GeneratedDocument, GenerationStatus, Justification
 from reports.selectors import year_tables
 
 
@@ -51,3 +51,29 @@ def justification_set(
     return save_with_audit(
         justification, actor=actor, reason=f"Justification : {entry.finding.rule_label}"
     )
+
+
+@transaction.atomic
+def document_request(
+    *, actor, convention_year, document, fmt: str, retry: bool = False
+) -> GeneratedDocument:
+    """The generated file for the current data, asked for once: enqueued when new, or when it
+    failed and the user asks to retry (a failure is shown, not retried in a loop)."""
+    from reports.documents import data_version
+    from reports.tasks import generate_document
+
+    version = data_version(document.read(convention_year))
+    generated, created = GeneratedDocument.objects.select_for_update().get_or_create(
+        convention_year=convention_year,
+        slug=document.slug,
+        fmt=fmt,
+        data_version=version,
+        defaults={"requested_by": actor},
+    )
+    if created or (retry and generated.status == GenerationStatus.FAILED):
+        if not created:
+            generated.status = GenerationStatus.PENDING
+            generated.error = ""
+            generated.save(update_fields=["status", "error"])
+        transaction.on_commit(lambda: generate_document.enqueue(generated.pk))
+    return generated

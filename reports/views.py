@@ -16,6 +16,7 @@ from conventions.models import ConventionYear
 from reports import services
 from reports.documents import CONTENT_TYPES, DocumentError, get_document
 from reports.documents import render as render_document
+from reports.models import GenerationStatus
 from reports.selectors import year_tables
 
 
@@ -93,7 +94,23 @@ def document(request: HttpRequest, pk: int, slug: str, fmt: str) -> HttpResponse
         doc = get_document(slug, fmt)
     except DocumentError as error:
         raise Http404(str(error)) from error
-    content = render_document(doc, convention_year, fmt)
+    if fmt in doc.background:
+        generated = services.document_request(
+            actor=request.user,
+            convention_year=convention_year,
+            document=doc,
+            fmt=fmt,
+            retry=request.GET.get("relancer") == "1",
+        )
+        if generated.status != GenerationStatus.READY:
+            return render(
+                request,
+                "reports/generating.html",
+                {"convention_year": convention_year, "document": doc, "generated": generated},
+            )
+        content = bytes(generated.content)
+    else:
+        content = render_document(doc, convention_year, fmt)
     response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
     if fmt != "html":
         response["Content-Disposition"] = (
