@@ -30,3 +30,10 @@ def generate_document(generated_id: int) -> None:
     GeneratedDocument.objects.filter(pk=generated_id).update(
         status=GenerationStatus.READY, content=content, error="", finished_at=timezone.now()
     )
+    # Files of earlier data versions will never be served again: keep only this one.
+    GeneratedDocument.objects.filter(
+        convention_year_id=generated.convention_year_id,
+        slug=generated.slug,
+        fmt=generated.fmt,
+        status__in=(GenerationStatus.READY, GenerationStatus.FAILED),
+    ).exclude(pk=generated_id).delete()

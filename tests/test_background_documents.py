@@ -74,6 +74,13 @@ def test_a_change_in_the_data_makes_a_new_version(
     with django_capture_on_commit_callbacks(execute=True):
         client.get(report_url(year_2022))
     assert GeneratedDocument.objects.filter(convention_year=year_2022).count() == 2
+    # Once the new version is generated, the file of the old data is dropped.
+    newest = GeneratedDocument.objects.latest("created_at")
+    GeneratedDocument.objects.exclude(pk=newest.pk).update(status=GenerationStatus.READY)
+    generate_document.call(newest.pk)
+    assert list(GeneratedDocument.objects.values_list("pk", "status")) == [
+        (newest.pk, GenerationStatus.READY)
+    ]
 
 
 def test_a_failed_generation_says_so_and_can_be_retried(
