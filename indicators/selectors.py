@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.db.models import Q
 
@@ -24,8 +23,7 @@ from indicators.models import (
     MatrixEntry,
     Period,
 )
-
-NBSP = "\u00a0"
+from reports.formatting import NBSP, format_number
 
 UNIT_SUFFIXES = {
     Unit.PERCENT: f"{NBSP}%",
@@ -34,25 +32,12 @@ UNIT_SUFFIXES = {
 }
 
 
-def format_indicator_number(value: Decimal) -> str:
-    """``Decimal("1234.5000")`` → ``"1 234,5"`` (no-break spaces, no trailing zeros)."""
-    text = f"{value.normalize():f}"
-    sign = "-" if text.startswith("-") else ""
-    units, _, decimals = text.lstrip("-").partition(".")
-    groups = []
-    while units:
-        groups.insert(0, units[-3:])
-        units = units[:-3]
-    formatted = NBSP.join(groups) or "0"
-    return f"{sign}{formatted},{decimals}" if decimals else f"{sign}{formatted}"
-
-
 def interpretation(saved: IndicatorTarget | IndicatorValue | None, unit: str) -> str:
     """How a saved cell was read: its number in French, or the label of its status."""
     if saved is None:
         return ""
     if saved.status in (ValueStatus.NUMBER, ValueStatus.PROJECTION) and saved.number is not None:
-        number = format_indicator_number(saved.number) + UNIT_SUFFIXES.get(unit, "")
+        number = format_number(saved.number) + UNIT_SUFFIXES.get(unit, "")
         if saved.status == ValueStatus.PROJECTION:
             return f"Projection : {number}"
         return number

@@ -15,6 +15,8 @@ from decimal import Decimal
 import pygal
 from pygal.style import Style
 
+from reports.formatting import format_number
+
 # pygal appends a legacy ``sys.meta_path`` finder for its map plugins (unused here); Python 3.11
 # warns (ImportWarning) each time an import reaches it. Take it out.
 sys.meta_path[:] = [
@@ -45,18 +47,6 @@ class SeriesPoint:
     value: Decimal | None  # None: no number for that period (a status, or nothing entered)
 
 
-def french_number(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    units, _, decimals = text.partition(".")
-    sign = "-" if units.startswith("-") else ""
-    units = units.lstrip("-")
-    groups = []
-    while units:
-        groups.insert(0, units[-3:])
-        units = units[:-3]
-    return sign + "\u00a0".join(groups) + ("," + decimals if decimals else "")
-
-
 def has_chart(points: list[SeriesPoint], target: Decimal | None) -> bool:
     """A chart says something with two numbers or more, counting the target."""
     numbers = [point.value for point in points if point.value is not None]
@@ -79,7 +69,7 @@ def indicator_chart_svg(
         x_label_rotation=0,
         truncate_label=28,
         print_values=True,
-        value_formatter=lambda value: french_number(Decimal(str(value))),
+        value_formatter=lambda value: format_number(Decimal(str(value))),
         include_x_axis=True,
         dots_size=4,
         margin=12,
@@ -123,12 +113,12 @@ def _static(svg: str) -> str:
 def description(points: list[SeriesPoint], target: Decimal | None, target_label: str) -> str:
     """The chart's data as a sentence, for screen readers and for the PDF's text layer."""
     parts = [
-        f"{point.label} : {french_number(point.value)}"
+        f"{point.label} : {format_number(point.value)}"
         for point in points
         if point.value is not None
     ]
     if target is not None:
-        parts.append(f"{target_label} : {french_number(target)}")
+        parts.append(f"{target_label} : {format_number(target)}")
     return " ; ".join(parts) + "."
 
 
@@ -157,7 +147,7 @@ def themes_chart_svg(*, title: str, themes: list[ThemeBudget]) -> str:
         truncate_label=36,
         x_labels_major_count=6,
         show_minor_x_labels=False,
-        value_formatter=lambda value: french_number(Decimal(str(value)).quantize(Decimal(1))),
+        value_formatter=lambda value: format_number(Decimal(str(value)).quantize(Decimal(1))),
         margin=12,
     )
     chart.title = title

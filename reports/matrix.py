@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
+from reports.formatting import NBSP, format_decimal
 from reports.tables import CONVENTION_TITLE, TableHeading
 
 MATRIX_TITLE = "TABLEAU DES INDICATEURS"
@@ -39,7 +40,6 @@ DEFINITION_HEADER = "Commentaires et Eléments de définition"
 DEGREE_HEADER = "Degré de réalisation"
 PERCENT = Decimal("100")
 DEGREE_QUANTUM = Decimal("0.1")
-NBSP = "\u00a0"
 
 # Statuses as stored by ``indicators.choices.ValueStatus`` (values only: no Django import).
 STATUS_NUMBER = "number"
@@ -183,20 +183,6 @@ class IndicatorMatrix:
 
 
 # --- Computation -------------------------------------------------------------------------------
-
-
-def format_decimal(value: Decimal, decimals: int) -> str:
-    """``Decimal("1234.5"), 1`` → ``"1 234,5"`` (no-break spaces, decimal comma)."""
-    quantum = Decimal(1).scaleb(-decimals)
-    quantized = value.quantize(quantum, rounding=ROUND_HALF_UP)
-    sign = "-" if quantized < 0 else ""
-    units, _, fraction = f"{abs(quantized):.{decimals}f}".partition(".")
-    groups = []
-    while units:
-        groups.insert(0, units[-3:])
-        units = units[:-3]
-    text = NBSP.join(groups) or "0"
-    return f"{sign}{text},{fraction}" if fraction else f"{sign}{text}"
 
 
 _PLAIN_NUMBER = re.compile(

@@ -22,8 +22,9 @@ from indicators import services
 from indicators.choices import PeriodKind, Unit, ValueStatus
 from indicators.forms import cell_problem
 from indicators.models import Indicator, IndicatorTarget, IndicatorValue, Period
-from indicators.selectors import action_indicator_sheet, format_indicator_number, target_key
+from indicators.selectors import action_indicator_sheet, target_key
 from indicators.selectors import value_key as value_key_of
+from reports.formatting import format_number
 
 pytestmark = pytest.mark.django_db
 
@@ -396,7 +397,7 @@ def test_cell_problems(text, problem):
     ],
 )
 def test_indicator_numbers_are_formatted_the_french_way(value, text):
-    assert format_indicator_number(value) == text
+    assert format_number(value) == text
 
 
 def test_a_fiche_shows_the_indicators_of_its_theme_from_the_year_matrix(agent):
