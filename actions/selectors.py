@@ -118,10 +118,9 @@ def action_years_with_budgets(convention_years) -> QuerySet[ActionYear]:
 
 
 @dataclass
-class ThemeGroup:
-    theme_year: ThemeYear | None
-    label: str
-    block: str
+class Totals:
+    """Budget totals over a set of fiches: a thème, a block, the year."""
+
     actions: list[ActionSummary]
 
     def _total(self, name: str) -> Decimal | None:
@@ -147,35 +146,18 @@ class ThemeGroup:
 
 
 @dataclass
-class BlockTotal:
-    """Totals of a block (socle, initiative) or of the whole year, over the thème groups."""
-
-    block: str
-    groups: list[ThemeGroup]
-
-    def _total(self, name: str) -> Decimal | None:
-        values = [getattr(g, name) for g in self.groups if getattr(g, name) is not None]
-        return sum(values, ZERO) if values else None
-
-    @property
-    def planned_total(self) -> Decimal | None:
-        return self._total("planned_total")
-
-    @property
-    def executed_total(self) -> Decimal | None:
-        return self._total("executed_total")
-
-    @property
-    def realised(self) -> Decimal | None:
-        return self._total("realised")
+class ThemeGroup(Totals):
+    theme_year: ThemeYear | None = None
+    label: str = ""
+    block: str = ""
 
 
-def block_totals(groups: list[ThemeGroup]) -> tuple[dict[str, BlockTotal], BlockTotal]:
+def block_totals(groups: list[ThemeGroup]) -> tuple[dict[str, Totals], Totals]:
     """Sub-totals per block and the year's total, as in the official tables."""
-    by_block: dict[str, BlockTotal] = {}
+    by_block: dict[str, Totals] = {}
     for group in groups:
-        by_block.setdefault(group.block, BlockTotal(group.block, [])).groups.append(group)
-    return by_block, BlockTotal("", list(groups))
+        by_block.setdefault(group.block, Totals([])).actions.extend(group.actions)
+    return by_block, Totals([summary for group in groups for summary in group.actions])
 
 
 def year_groups(convention_year: ConventionYear) -> list[ThemeGroup]:
@@ -198,10 +180,14 @@ def year_groups(convention_year: ConventionYear) -> list[ThemeGroup]:
             by_theme.pop(theme_year.theme_id, []),
             key=lambda s: number_sort_key(s.action_year.number),
         )
-        groups.append(ThemeGroup(theme_year, theme_year.label, theme_year.theme.block, actions))
+        groups.append(
+            ThemeGroup(
+                actions, theme_year=theme_year, label=theme_year.label, block=theme_year.theme.block
+            )
+        )
     for leftovers in by_theme.values():  # a thème not laid out in the year's table
         theme = leftovers[0].action_year.theme
-        groups.append(ThemeGroup(None, theme.label, theme.block, leftovers))
+        groups.append(ThemeGroup(leftovers, label=theme.label, block=theme.block))
     return groups
 
 
