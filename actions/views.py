@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -29,6 +29,7 @@ from actions.forms import (
 from actions.models import ActionYear
 from calpae.permissions import can_edit, require_edit
 from conventions.models import ConventionYear
+from conventions.selectors import convention_year_for_user
 from indicators.selectors import action_indicator_sheet, indicator_history
 from reports.charts import theme_budgets, themes_chart_svg
 from reports.formatting import format_euros
@@ -37,12 +38,7 @@ from reports.tables import RowKind
 
 
 def _convention_year(request: HttpRequest, pk: int) -> ConventionYear:
-    return get_object_or_404(
-        ConventionYear.objects.for_user(request.user).select_related(
-            "convention__department__region", "convention__programme"
-        ),
-        pk=pk,
-    )
+    return convention_year_for_user(request.user, pk)
 
 
 def _department_id(action_year: ActionYear) -> int:

@@ -20,13 +20,19 @@ TEMPLATE = "reports/pdf/execution_report.html"
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL)
 
 
-def _financial_table_body(report: ExecutionReport) -> SafeString:
-    html = financial_table_html(report.financial_table, generated_on=report.cover.generated_on)
+def _body(html: str, document: str) -> SafeString:
+    """The body of one of our standalone documents, to place it as an annex of the report."""
     match = _BODY.search(html)
     if match is None:  # pragma: no cover - the template is ours
-        raise ValueError("Le gabarit du tableau financier n'a pas de <body>.")
+        raise ValueError(f"Le gabarit {document} n'a pas de <body>.")
     # Safe: rendered by Django's template engine, which escaped every value.
     return mark_safe(match.group(1))
+
+
+def _financial_table_body(report: ExecutionReport) -> SafeString:
+    """Annexe 2: the body of the financial table's own document (``reports.pdf``)."""
+    html = financial_table_html(report.financial_table, generated_on=report.cover.generated_on)
+    return _body(html, "du tableau financier")
 
 
 def _matrix_body(report: ExecutionReport) -> SafeString:
@@ -36,11 +42,7 @@ def _matrix_body(report: ExecutionReport) -> SafeString:
     if report.indicator_matrix is None:
         return mark_safe("")
     html = indicator_matrix_html(report.indicator_matrix, generated_on=report.cover.generated_on)
-    match = _BODY.search(html)
-    if match is None:  # pragma: no cover - the template is ours
-        raise ValueError("Le gabarit du tableau des indicateurs n'a pas de <body>.")
-    # Safe: rendered by Django's template engine, which escaped every value.
-    return mark_safe(match.group(1))
+    return _body(html, "du tableau des indicateurs")
 
 
 def execution_report_context(report: ExecutionReport) -> dict:

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
@@ -13,6 +13,7 @@ from actions.forms import JustificationForm
 from actions.models import ActionYear
 from calpae.permissions import can_edit, require_edit
 from conventions.models import ConventionYear
+from conventions.selectors import convention_year_for_user
 from reports import services
 from reports.documents import CONTENT_TYPES, DocumentError, get_document
 from reports.documents import render as render_document
@@ -21,12 +22,7 @@ from reports.selectors import year_tables
 
 
 def _convention_year(request: HttpRequest, pk: int) -> ConventionYear:
-    return get_object_or_404(
-        ConventionYear.objects.for_user(request.user).select_related(
-            "convention__department__region", "convention__programme"
-        ),
-        pk=pk,
-    )
+    return convention_year_for_user(request.user, pk)
 
 
 @login_required
