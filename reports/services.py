@@ -20,24 +20,16 @@ def justification_set(
         raise ValidationError(
             "Ce constat n'est plus relevé : les montants ont changé depuis l'affichage de la page."
         )
-    table, rule, action_key, column, subject = key.split(":", 4)
-    existing = Justification.objects.filter(
-        convention_year=convention_year,
-        table=table,
-        rule=rule,
-        action_key=action_key,
-        column=column,
-        subject=subject,
-    ).first()
+    existing = entry.justification  # read with the tables, by the same key
     text = text.strip()
     if not text:
         if existing is None:
             raise ValidationError("Écrivez la justification avant de l'enregistrer.")
-        if existing is not None:
-            existing._history_user = actor
-            existing._change_reason = "Justification retirée"
-            existing.delete()
+        existing._history_user = actor
+        existing._change_reason = "Justification retirée"
+        existing.delete()
         return None
+    table, rule, action_key, column, subject = key.split(":", 4)
     justification = existing or Justification(
         convention_year=convention_year,
         table=table,
