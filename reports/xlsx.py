@@ -136,18 +136,7 @@ def financial_table_xlsx(
     _write_body(sheet, table.rows, layout)
     _set_page(sheet, table, layout, generated_on)
 
-    timestamp = (
-        datetime.datetime.combine(generated_on, datetime.time())
-        if generated_on is not None
-        else DEFAULT_TIMESTAMP
-    )
-    properties = workbook.properties
-    properties.title = f"{table.title_lines[0]} — {table.title_lines[-1]}"
-    properties.creator = "CALPAE"
-    properties.created = timestamp
-    properties.modified = timestamp
-    properties.lastModifiedBy = None
-    return _save(workbook)
+    return _save(workbook, title_lines=table.title_lines, generated_on=generated_on)
 
 
 # --- Cells -------------------------------------------------------------------------------------
@@ -399,7 +388,21 @@ class _ReproducibleZipFile(ZipFile):
             self.writestr(arcname or Path(filename).name, source.read())
 
 
-def _save(workbook: Workbook) -> bytes:
+def _save(
+    workbook: Workbook, *, title_lines: Sequence[str], generated_on: datetime.date | None
+) -> bytes:
+    """The workbook's bytes, with its properties, the same for the same data."""
+    timestamp = (
+        datetime.datetime.combine(generated_on, datetime.time())
+        if generated_on is not None
+        else DEFAULT_TIMESTAMP
+    )
+    properties = workbook.properties
+    properties.title = f"{title_lines[0]} — {title_lines[-1]}"
+    properties.creator = "CALPAE"
+    properties.created = timestamp
+    properties.modified = timestamp
+    properties.lastModifiedBy = None
     # ``Workbook.save`` stamps the document with the current time: write it ourselves.
     buffer = BytesIO()
     archive = _ReproducibleZipFile(buffer, "w", compression=ZIP_DEFLATED)
@@ -408,8 +411,6 @@ def _save(workbook: Workbook) -> bytes:
 
 
 # --- Indicator matrix (« Tableau des indicateurs », CALPAE.md §5.3) ----------------------------
-
-# Imported here, with the functions that use it, so that this section stays one block.
 
 MATRIX_SHEET_TITLE = "Indicateurs"
 MATRIX_WIDTHS = {"indicator": 42.0, "definition": 38.0, "target": 14.0, "degree": 12.0}
@@ -546,15 +547,4 @@ def indicator_matrix_xlsx(
         part.size = 8
     sheet.sheet_view.zoomScale = 90
 
-    timestamp = (
-        datetime.datetime.combine(generated_on, datetime.time())
-        if generated_on is not None
-        else DEFAULT_TIMESTAMP
-    )
-    properties = workbook.properties
-    properties.title = f"{matrix.title_lines[0]} — {matrix.title_lines[-1]}"
-    properties.creator = "CALPAE"
-    properties.created = timestamp
-    properties.modified = timestamp
-    properties.lastModifiedBy = None
-    return _save(workbook)
+    return _save(workbook, title_lines=matrix.title_lines, generated_on=generated_on)
