@@ -120,7 +120,7 @@ def _row_groups(rows: list[RowView]) -> list[list[RowView]]:
     return groups
 
 
-def _css_string(value: str) -> SafeString:
+def css_string(value: str) -> SafeString:
     """``value`` as the inside of a CSS string: every character but ASCII letters and digits
     escaped, so that nothing can end the string or the ``<style>`` element."""
     # Safe: every character that could matter to CSS or HTML is escaped below.
@@ -154,8 +154,8 @@ def financial_table_context(
         "kind": table.kind.value,
         "title_lines": table.title_lines,
         "document_title": f"{table.title_lines[0]} — {header}" if table.title_lines else header,
-        "running_header_css": _css_string(header),
-        "footer_css": _css_string(f"CALPAE — édité le {generated_on:%d/%m/%Y}"),
+        "running_header_css": css_string(header),
+        "footer_css": css_string(f"CALPAE — édité le {generated_on:%d/%m/%Y}"),
         "generated_on": generated_on.isoformat(),
         "text_headers": TEXT_HEADERS,
         "title_subcaption": (
@@ -177,17 +177,19 @@ def financial_table_pdf(
     table: FinancialTable, *, generated_on: datetime.date | None = None
 ) -> bytes:
     """The table as an A4 landscape PDF, laid out as the official document."""
+    return html_to_pdf(financial_table_html(table, generated_on=generated_on))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """One of our standalone HTML documents, printed by WeasyPrint."""
     # Imported here: WeasyPrint loads Pango and fonts, which pages that never print need not.
     import weasyprint
 
-    html = financial_table_html(table, generated_on=generated_on)
     # The page references no external resource: base_url only anchors relative URLs.
     return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
 
 
 # --- Indicator matrix (« Tableau des indicateurs », CALPAE.md §5.3) ----------------------------
-
-# Imported here, with the functions that use it, so that this section stays one block.
 
 MATRIX_TEMPLATE = "reports/pdf/indicator_matrix.html"
 
@@ -240,8 +242,8 @@ def indicator_matrix_context(
     return {
         "title_lines": matrix.title_lines,
         "document_title": f"{matrix.title_lines[0]} — {header}",
-        "running_header_css": _css_string(header),
-        "footer_css": _css_string(f"CALPAE — édité le {generated_on:%d/%m/%Y}"),
+        "running_header_css": css_string(header),
+        "footer_css": css_string(f"CALPAE — édité le {generated_on:%d/%m/%Y}"),
         "generated_on": generated_on.isoformat(),
         "indicator_header": columns[0].header,
         "definition_header": columns[1].header,
@@ -265,7 +267,4 @@ def indicator_matrix_pdf(
     matrix: IndicatorMatrix, *, generated_on: datetime.date | None = None
 ) -> bytes:
     """The matrix as an A4 landscape PDF: headers repeated on every page, page X / Y."""
-    import weasyprint
-
-    html = indicator_matrix_html(matrix, generated_on=generated_on)
-    return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    return html_to_pdf(indicator_matrix_html(matrix, generated_on=generated_on))

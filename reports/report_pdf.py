@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from reports.pdf import _css_string, financial_table_html
+from reports.pdf import css_string, financial_table_html, html_to_pdf
 from reports.report import ExecutionReport
 
 TEMPLATE = "reports/pdf/execution_report.html"
@@ -51,8 +50,8 @@ def execution_report_context(report: ExecutionReport) -> dict:
         "report": report,
         "cover": cover,
         "document_title": f"{cover.title} — {cover.department_name} — {cover.year}",
-        "running_header_css": _css_string(cover.running_header),
-        "footer_css": _css_string(f"CALPAE — édité le {cover.generated_on:%d/%m/%Y}"),
+        "running_header_css": css_string(cover.running_header),
+        "footer_css": css_string(f"CALPAE — édité le {cover.generated_on:%d/%m/%Y}"),
         "financial_table_body": _financial_table_body(report),
         "matrix_body": _matrix_body(report),
     }
@@ -64,9 +63,5 @@ def execution_report_html(report: ExecutionReport) -> str:
 
 
 def execution_report_pdf(report: ExecutionReport) -> bytes:
-    """The report as PDF: A4 portrait, Annexe 2 in A4 landscape."""
-    # Imported here: WeasyPrint loads Pango and fonts, which pages that never print need not.
-    import weasyprint
-
-    html = execution_report_html(report)
-    return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    """The report as PDF: A4 portrait, the annexes in A4 landscape."""
+    return html_to_pdf(execution_report_html(report))
