@@ -23,6 +23,13 @@ class EnvelopeKind(models.TextChoices):
     PRE_NOTIFIED = "pre_notified", "Crédits État pré-notifiés"
 
 
+class PlannedTableTemplate(models.TextChoices):
+    """Modèle du tableau financier prévisionnel annexé à la convention ou à l'avenant de l'année."""
+
+    ANNUAL = "planned", "Annexe de convention annuelle (modèle 2022-2023)"
+    AMENDMENT_2020 = "amendment_2020", "Annexe 3 d'avenant (modèle national 2020)"
+
+
 class Role(models.TextChoices):
     """Rôle d'un utilisateur auprès d'un Département."""
 

@@ -15,7 +15,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from calpae.fields import MoneyField
-from conventions.choices import AmendmentKind, Block, EnvelopeKind, Role
+from conventions.choices import AmendmentKind, Block, EnvelopeKind, PlannedTableTemplate, Role
 
 
 class Region(models.Model):
@@ -318,6 +318,13 @@ class ConventionYear(models.Model):
     state_credit_note = models.CharField("précision sur le crédit État", max_length=300, blank=True)
     period_start = models.DateField("début de la période d'exécution", null=True, blank=True)
     period_end = models.DateField("fin de la période d'exécution", null=True, blank=True)
+    planned_table_template = models.CharField(
+        "modèle du tableau prévisionnel",
+        max_length=20,
+        choices=PlannedTableTemplate.choices,
+        default=PlannedTableTemplate.ANNUAL,
+        help_text="Le tableau annexé à la convention annuelle, ou l'annexe 3 des avenants 2020.",
+    )
     report_due_date = models.DateField(
         "date limite du rapport d'exécution",
         null=True,
@@ -342,6 +349,10 @@ class ConventionYear(models.Model):
             models.CheckConstraint(
                 condition=Q(state_credit__isnull=True) | Q(state_credit__gte=0),
                 name="convention_year_state_credit_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_table_template__in=PlannedTableTemplate.values),
+                name="convention_year_planned_table_template_valid",
             ),
             models.CheckConstraint(
                 condition=Q(period_start__isnull=True)

@@ -10,7 +10,7 @@ object and cannot disagree (CALPAE.md §5.1, §5.2).
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -20,8 +20,10 @@ from django.utils.safestring import SafeString, mark_safe
 from reports.formatting import format_euros
 from reports.matrix import IndicatorMatrix, MatrixCell, MatrixRowKind
 from reports.tables import (
+    BLOCK_LABELS,
     TEXT_HEADERS,
     TITLE_SUBCAPTION_EXECUTION,
+    Block,
     Column,
     FinancialTable,
     RowKind,
@@ -41,6 +43,22 @@ class HeaderCell:
 
 
 @dataclass(frozen=True)
+class AmountCell:
+    text: str
+    rowspan: int = 1  # 0: merged from a row above; more than 1: an amount for a group of rows
+
+
+@dataclass(frozen=True)
+class BlockCell:
+    """The avenant template's block column, one cell per group of rows that stays on a page;
+    the label is printed in the block's first cell, the next ones continue it without a border."""
+
+    label: str
+    rowspan: int
+    continued: bool
+
+
+@dataclass(frozen=True)
 class RowView:
     """One printed row, as the template shows it: only strings and row spans."""
 
@@ -50,8 +68,10 @@ class RowView:
     chorus: str
     number: str
     title: str
-    amounts: tuple[str, ...]
+    amounts: tuple[AmountCell, ...]
     comment: str
+    block: str = ""  # the block of an action or placeholder row, for the block column
+    block_cell: BlockCell | None = None
 
     @property
     def is_total(self) -> bool:
@@ -88,8 +108,19 @@ def _theme_rowspans(rows: tuple[TableRow, ...]) -> list[int]:
     return spans
 
 
-def _row_views(table: FinancialTable) -> list[RowView]:
+def _amount_cells(table: FinancialTable) -> list[list[AmountCell]]:
     keys = table.amount_keys
+    cells = [[AmountCell(format_euros(row.amounts.get(key))) for key in keys] for row in table.rows]
+    for merged in table.merged_amounts:
+        column = keys.index(merged.column)
+        span = merged.last_row - merged.first_row + 1
+        cells[merged.first_row][column] = AmountCell(format_euros(merged.amount), span)
+        for index in range(merged.first_row + 1, merged.last_row + 1):
+            cells[index][column] = AmountCell("", 0)
+    return cells
+
+
+def _row_views(table: FinancialTable) -> list[RowView]:
     return [
         RowView(
             kind=row.kind.value,
@@ -98,25 +129,37 @@ def _row_views(table: FinancialTable) -> list[RowView]:
             chorus=row.chorus,
             number=row.number,
             title=row.title,
-            amounts=tuple(format_euros(row.amounts.get(key)) for key in keys),
+            amounts=tuple(amounts),
             comment=row.comment,
+            block=row.block.value if row.block and not row.is_total else "",
         )
-        for row, span in zip(table.rows, _theme_rowspans(table.rows), strict=True)
+        for row, span, amounts in zip(
+            table.rows, _theme_rowspans(table.rows), _amount_cells(table), strict=True
+        )
     ]
 
 
-def _row_groups(rows: list[RowView]) -> list[list[RowView]]:
-    """The rows cut into the groups a page break should not split: a thème with its sub-total
-    (the rows its merged cells span), or a single row."""
+def _row_groups(rows: list[RowView], *, block_column: bool = False) -> list[list[RowView]]:
+    """The rows cut into the groups a page break should not split: the rows that merged cells
+    span (a thème with its sub-total, an envelope over several thèmes), or a single row.
+
+    With a block column, the first row of each group carries the block cell of the group."""
     groups: list[list[RowView]] = []
-    remaining = 0
-    for row in rows:
-        if remaining:
-            groups[-1].append(row)
-            remaining -= 1
-            continue
-        groups.append([row])
-        remaining = max(row.theme_rowspan - 1, 0)
+    reach = -1  # the last row the current group must include
+    for index, row in enumerate(rows):
+        if index > reach:
+            groups.append([])
+        groups[-1].append(row)
+        spans = [row.theme_rowspan, *(cell.rowspan for cell in row.amounts)]
+        reach = max(reach, index + max(spans) - 1)
+    if block_column:
+        previous = ""
+        for number, group in enumerate(groups):
+            block = group[0].block
+            if block:
+                cell = BlockCell(BLOCK_LABELS[Block(block)], len(group), block == previous)
+                groups[number] = [replace(group[0], block_cell=cell), *group[1:]]
+            previous = block
     return groups
 
 
@@ -151,7 +194,7 @@ def financial_table_context(
     generated_on = generated_on or timezone.localdate()
     header = running_header(table)
     return {
-        "kind": table.kind.value,
+        "kind": table.layout.value,
         "title_lines": table.title_lines,
         "document_title": f"{table.title_lines[0]} — {header}" if table.title_lines else header,
         "running_header_css": css_string(header),
@@ -161,8 +204,14 @@ def financial_table_context(
         "title_subcaption": (
             TITLE_SUBCAPTION_EXECUTION if table.kind == TableKind.EXECUTION else ""
         ),
+        "block_column": "block" in table.text_columns_before,
+        "comment_column": "comment" in table.text_columns_after,
+        # TOTAUX FINANCIERS spans the text columns, a block sub-total those but the block's.
+        "label_colspan": len(table.text_columns_before),
         "amount_headers": [_header_cell(column) for column in table.columns],
-        "row_groups": _row_groups(_row_views(table)),
+        "row_groups": _row_groups(
+            _row_views(table), block_column="block" in table.text_columns_before
+        ),
     }
 
 

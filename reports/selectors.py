@@ -1,7 +1,7 @@
 """Reads for the official tables: database rows → the plain inputs of ``reports.tables``.
 
-:func:`year_tables` computes both tables of many years in a fixed number of queries (six, plus
-one for the justifications), whatever the number of years and actions: the home page shows the
+:func:`year_tables` computes both tables of many years in a fixed number of queries (seven,
+plus one for the justifications), whatever the number of years and actions: the home page shows the
 open findings of every year a user sees, the year page those of one year.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Sum
 
-from actions.choices import BudgetKind
-from actions.models import Budget
+from actions.choices import ActionStatus, BudgetKind
+from actions.models import ActionYear, Budget
 from conventions.models import ConventionYear, StateEnvelope, ThemeYear
 from reports.models import Justification, TableKind
 from reports.tables import (
@@ -25,6 +25,7 @@ from reports.tables import (
     RowKind,
     Severity,
     TableHeading,
+    Template,
     ThemeInput,
     build_execution_table,
     build_planned_table,
@@ -96,7 +97,7 @@ class YearTables:
         return {entry.key for entry in self.entries}
 
 
-def _theme_input(theme_year: ThemeYear) -> ThemeInput:
+def _theme_input(theme_year: ThemeYear, *, has_actions: bool = True) -> ThemeInput:
     theme = theme_year.theme
     chorus = str(theme.chorus_code) if theme.chorus_code else ""
     if theme_year.chorus_note:
@@ -108,6 +109,9 @@ def _theme_input(theme_year: ThemeYear) -> ThemeInput:
         position=theme_year.position,
         chorus=chorus,
         placeholders=tuple(tuple(row) for row in theme_year.placeholder_rows),
+        carried_over_state=theme_year.carried_over_state,
+        carried_over_cd=theme_year.carried_over_cd,
+        has_actions=has_actions,
     )
 
 
@@ -189,11 +193,20 @@ def year_tables(convention_years: Iterable[ConventionYear]) -> dict[int, YearTab
         .annotate(other_total=Sum("other_fundings__amount"))
     ):
         lines[(budget.action_year.convention_year_id, budget.kind)].append(_budget_line(budget))
+    with_actions = set(
+        ActionYear.objects.filter(convention_year_id__in=ids)
+        .exclude(status=ActionStatus.RETIRED)
+        .values_list("convention_year_id", "theme_id")
+        .distinct()
+    )
     themes: dict[int, list[ThemeInput]] = defaultdict(list)
     for theme_year in ThemeYear.objects.filter(convention_year_id__in=ids).select_related(
         "theme__chorus_code"
     ):
-        themes[theme_year.convention_year_id].append(_theme_input(theme_year))
+        has_actions = (theme_year.convention_year_id, theme_year.theme_id) in with_actions
+        themes[theme_year.convention_year_id].append(
+            _theme_input(theme_year, has_actions=has_actions)
+        )
     envelopes: dict[int, list[Envelope]] = defaultdict(list)
     for envelope in StateEnvelope.objects.filter(convention_year_id__in=ids).prefetch_related(
         "themes"
@@ -236,6 +249,7 @@ def year_tables(convention_years: Iterable[ConventionYear]) -> dict[int, YearTab
                 **common,
                 lines=lines[(convention_year.pk, BudgetKind.PLANNED)],
                 previous_lines=lines_of(previous, BudgetKind.EXECUTED),
+                template=Template(convention_year.planned_table_template),
             ),
             justifications=justifications[convention_year.pk],
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 
@@ -34,6 +34,18 @@ class Block(StrEnum):
 class TableKind(StrEnum):
     EXECUTION = "execution"
     PLANNED = "planned"
+
+
+class Template(StrEnum):
+    """The official template a table is laid out in.
+
+    A prévisionnel table follows the template of the document it is annexed to: the annual
+    conventions (2022 onwards) print §5.2, the 2020 avenants the national "Annexe 3" (§5.6).
+    """
+
+    EXECUTION = "execution"  # Tableau financier récapitulatif — exécution (§5.1)
+    PLANNED = "planned"  # Tableau financier récapitulatif prévisionnel (§5.2)
+    AMENDMENT_2020 = "amendment_2020"  # Annexe 3 d'avenant, modèle national 2020 (§5.6)
 
 
 class RowKind(StrEnum):
@@ -103,6 +115,12 @@ class ThemeInput:
     position: int
     chorus: str = ""
     placeholders: tuple[tuple[str, str], ...] = ()
+    # Reports N-1 known only for the whole thème (one merged cell in the document).
+    carried_over_state: Decimal | None = None
+    carried_over_cd: Decimal | None = None
+    # Whether the year has fiches in this thème, budgeted or not: a thème without any prints
+    # "Aucune action programmée" in the avenant template.
+    has_actions: bool = True
 
 
 @dataclass(frozen=True)
@@ -236,6 +254,22 @@ class TableRow:
 
 
 @dataclass(frozen=True)
+class MergedAmount:
+    """An amount known only for a group of rows, printed once in a cell merged over them.
+
+    In the avenant template (§5.6) the "Crédits Etat pré-notifiés" are an envelope per thème (or
+    per Chorus line over several thèmes) and a "Report 2019" may be given for a whole thème.
+    ``first_row`` and ``last_row`` index ``FinancialTable.rows``; the rows in between leave the
+    column empty, and the total counts the amount once.
+    """
+
+    column: str
+    first_row: int
+    last_row: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class FinancialTable:
     kind: TableKind
     year: int
@@ -243,6 +277,24 @@ class FinancialTable:
     columns: tuple[Column, ...]
     rows: tuple[TableRow, ...]
     findings: tuple[Finding, ...] = field(default=())
+    template: Template | None = None  # None: the template of ``kind``
+    merged_amounts: tuple[MergedAmount, ...] = ()
+
+    @property
+    def layout(self) -> Template:
+        return self.template or Template(self.kind.value)
+
+    @property
+    def text_columns_before(self) -> tuple[str, ...]:
+        """The text columns left of the amounts: the avenant template starts with the block."""
+        if self.layout == Template.AMENDMENT_2020:
+            return ("block", "theme", "chorus", "number", "title")
+        return ("theme", "chorus", "number", "title")
+
+    @property
+    def text_columns_after(self) -> tuple[str, ...]:
+        """The avenant template has no "Commentaire" column."""
+        return () if self.layout == Template.AMENDMENT_2020 else ("comment",)
 
     @property
     def amount_keys(self) -> tuple[str, ...]:
@@ -259,6 +311,7 @@ class FinancialTable:
 # --- Columns and labels --------------------------------------------------------------------
 
 TEXT_HEADERS = {
+    "block": "",
     "theme": "Thème de la contractualisation",
     "chorus": "Imputation chorus (code chorus - description longue)",
     "number": "Fiche action N°",
@@ -276,6 +329,12 @@ BLOCK_SUBTOTAL_LABELS = {
     (TableKind.PLANNED, Block.INITIATIVE): "Sous total engagements à l'initiative du département",
 }
 CONVENTION_TITLE = "CONVENTION D'APPUI À LA LUTTE CONTRE LA PAUVRETÉ ET D'ACCÈS À L'EMPLOI"
+BLOCK_LABELS = {
+    Block.SOCLE: "Engagements du socle",
+    Block.INITIATIVE: "Engagements à l'initiative du département",
+}
+NO_ACTION_LABEL = "Aucune action programmée"
+NO_BUDGET_LABEL = "Montants non saisis"
 
 
 def execution_columns(year: int) -> tuple[Column, ...]:
@@ -324,6 +383,32 @@ def planned_columns(year: int) -> tuple[Column, ...]:
     )
 
 
+def amendment_columns(year: int) -> tuple[Column, ...]:
+    """Amount columns of the 2020 avenant annex, headers verbatim (CALPAE.md §5.6).
+
+    The keys are those of the other tables where the meaning is the same: "Participation État"
+    is A, "Participation CD" is C, the budget global is F; "Report N-1" is B + D.
+    """
+    return (
+        Column("F", None, "Budget global de l'action"),
+        Column("pre_notified", None, "Crédits Etat pré-notifiés"),
+        Column("A", None, f"Participation État {year}"),
+        Column("C", None, f"Participation CD {year}"),
+        Column("valorisation", None, "dont valorisation"),
+        Column("report", None, f"Report {year - 1}"),
+        Column("E", None, "Participation d'autres financeurs le cas échéant"),
+    )
+
+
+def amendment_title_lines(heading: TableHeading) -> tuple[str, ...]:
+    return (
+        "Annexe 3 - Tableau financier récapitulatif",
+        "Avenant Convention d'appui à la lutte contre la pauvreté et d'accès à l'emploi – "
+        f"Année {heading.year}",
+        f"Région {heading.region_name} - Département {heading.department_of_name}",
+    )
+
+
 def title_lines(kind: TableKind, heading: TableHeading) -> tuple[str, ...]:
     convention = (
         f"{CONVENTION_TITLE} - Région {heading.region_name} - "
@@ -364,8 +449,11 @@ def _sum(values: Iterable[Decimal | None]) -> Decimal:
 
 
 def _line_amounts(line: BudgetLine) -> dict[str, Decimal | None]:
-    """Every amount column of both tables; each table keeps the keys of its own columns."""
+    """Every amount column of the tables; each table keeps the keys of its own columns."""
+    reports = (line.state_carried_over, line.cd_carried_over)
     return {
+        "pre_notified": None,
+        "report": None if all(value is None for value in reports) else _sum(reports),
         "A": line.state_new,
         "B": line.state_carried_over,
         "C": line.cd_new,
@@ -413,6 +501,21 @@ def _sorted_lines(lines: Iterable[BudgetLine]) -> list[BudgetLine]:
     return sorted(lines, key=lambda line: (number_sort_key(line.number), line.action_key))
 
 
+def _lines_by_theme(
+    themes: Sequence[ThemeInput], lines: Sequence[BudgetLine]
+) -> dict[str, list[BudgetLine]]:
+    theme_keys = {theme.key for theme in themes}
+    if len(theme_keys) != len(themes):
+        raise ValueError("Un thème figure deux fois dans le tableau.")
+    unknown = sorted({line.theme_key for line in lines} - theme_keys)
+    if unknown:
+        raise ValueError(f"Thème absent du tableau de l'exercice : {', '.join(unknown)}.")
+    lines_by_theme: dict[str, list[BudgetLine]] = {}
+    for line in _sorted_lines(lines):
+        lines_by_theme.setdefault(line.theme_key, []).append(line)
+    return lines_by_theme
+
+
 def _build_rows(
     kind: TableKind,
     columns: Sequence[Column],
@@ -420,17 +523,7 @@ def _build_rows(
     lines: Sequence[BudgetLine],
 ) -> tuple[TableRow, ...]:
     keys = [column.key for column in columns]
-    theme_keys = {theme.key for theme in themes}
-    if len(theme_keys) != len(themes):
-        raise ValueError("Un thème figure deux fois dans le tableau.")
-    unknown = sorted({line.theme_key for line in lines} - theme_keys)
-    if unknown:
-        raise ValueError(f"Thème absent du tableau de l'exercice : {', '.join(unknown)}.")
-
-    lines_by_theme: dict[str, list[BudgetLine]] = {}
-    for line in _sorted_lines(lines):
-        lines_by_theme.setdefault(line.theme_key, []).append(line)
-
+    lines_by_theme = _lines_by_theme(themes, lines)
     ordered = _sorted_themes(themes)
     rows: list[TableRow] = []
     block_totals: list[TableRow] = []
@@ -444,32 +537,11 @@ def _build_rows(
         block_action_rows: list[TableRow] = []
         for theme in block_themes:
             action_rows = [
-                TableRow(
-                    kind=RowKind.ACTION,
-                    block=block,
-                    theme_key=theme.key,
-                    theme_label=theme.label,
-                    chorus=theme.chorus,
-                    number=line.number,
-                    title=line.title,
-                    amounts=_pick(_line_amounts(line), keys),
-                    comment=line.comment,
-                    action_key=line.action_key,
-                )
-                for line in lines_by_theme.get(theme.key, [])
+                _action_row(block, theme, line, keys) for line in lines_by_theme.get(theme.key, [])
             ]
             if not action_rows:
                 rows.extend(
-                    TableRow(
-                        kind=RowKind.PLACEHOLDER,
-                        block=block,
-                        theme_key=theme.key,
-                        theme_label=theme.label,
-                        chorus=theme.chorus,
-                        number=number,
-                        title=title,
-                        amounts={key: None for key in keys},
-                    )
+                    _placeholder_row(block, theme, number, title, keys)
                     for number, title in theme.placeholders
                 )
             rows.extend(action_rows)
@@ -508,6 +580,111 @@ def _build_rows(
     return tuple(rows)
 
 
+def _action_row(block: Block, theme: ThemeInput, line: BudgetLine, keys: Sequence[str]):
+    return TableRow(
+        kind=RowKind.ACTION,
+        block=block,
+        theme_key=theme.key,
+        theme_label=theme.label,
+        chorus=theme.chorus,
+        number=line.number,
+        title=line.title,
+        amounts=_pick(_line_amounts(line), keys),
+        comment=line.comment,
+        action_key=line.action_key,
+    )
+
+
+def _placeholder_row(block: Block, theme: ThemeInput, number: str, title: str, keys):
+    return TableRow(
+        kind=RowKind.PLACEHOLDER,
+        block=block,
+        theme_key=theme.key,
+        theme_label=theme.label,
+        chorus=theme.chorus,
+        number=number,
+        title=title,
+        amounts={key: None for key in keys},
+    )
+
+
+def _contiguous_runs(indices: Sequence[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for index in sorted(indices):
+        if runs and runs[-1][1] == index - 1:
+            runs[-1] = (runs[-1][0], index)
+        else:
+            runs.append((index, index))
+    return runs
+
+
+def _build_amendment_rows(
+    columns: Sequence[Column],
+    themes: Sequence[ThemeInput],
+    lines: Sequence[BudgetLine],
+    envelopes: Sequence[Envelope],
+) -> tuple[tuple[TableRow, ...], tuple[MergedAmount, ...]]:
+    """The rows of the 2020 avenant annex (§5.6): no sub-totals, only "TOTAUX FINANCIERS";
+    thème-level amounts (pre-notified envelopes, reports N-1) as merged cells."""
+    keys = [column.key for column in columns]
+    lines_by_theme = _lines_by_theme(themes, lines)
+    rows: list[TableRow] = []
+    theme_rows: dict[str, list[int]] = {}
+    merged: list[MergedAmount] = []
+    for theme in _sorted_themes(themes):
+        block = theme.block
+        first = len(rows)
+        theme_lines = lines_by_theme.get(theme.key, [])
+        if theme_lines:
+            rows.extend(_action_row(block, theme, line, keys) for line in theme_lines)
+        elif theme.placeholders:
+            rows.extend(
+                _placeholder_row(block, theme, number, title, keys)
+                for number, title in theme.placeholders
+            )
+        else:
+            label = NO_BUDGET_LABEL if theme.has_actions else NO_ACTION_LABEL
+            rows.append(_placeholder_row(block, theme, "", label, keys))
+        theme_rows[theme.key] = list(range(first, len(rows)))
+        report = (theme.carried_over_state, theme.carried_over_cd)
+        if any(value is not None for value in report):
+            # The thème's own report, with any report entered on its actions, in one cell.
+            action_reports = _sum(rows[index].amounts["report"] for index in theme_rows[theme.key])
+            for index in theme_rows[theme.key]:
+                rows[index] = _without(rows[index], "report")
+            merged.append(
+                MergedAmount("report", first, len(rows) - 1, _sum(report) + action_reports)
+            )
+    for envelope in sorted(envelopes, key=lambda e: (sorted(e.theme_keys), e.label)):
+        indices = [i for key in envelope.theme_keys for i in theme_rows.get(key, [])]
+        if indices:
+            # A Chorus line over several thèmes in a row: one cell over all of them.
+            first, last = _contiguous_runs(indices)[0]
+            merged.append(MergedAmount("pre_notified", first, last, envelope.amount))
+    total = {
+        key: _sum(row.amounts[key] for row in rows)
+        + _sum(item.amount for item in merged if item.column == key)
+        for key in keys
+    }
+    rows.append(
+        TableRow(
+            kind=RowKind.GRAND_TOTAL,
+            block=None,
+            theme_key=None,
+            theme_label="",
+            chorus="",
+            number="",
+            title=GRAND_TOTAL_LABEL,
+            amounts=total,
+        )
+    )
+    return tuple(rows), tuple(sorted(merged, key=lambda m: (m.first_row, keys.index(m.column))))
+
+
+def _without(row: TableRow, key: str) -> TableRow:
+    return replace(row, amounts={**row.amounts, key: None})
+
+
 def _build_table(
     *,
     kind: TableKind,
@@ -518,8 +695,15 @@ def _build_table(
     state_credit: Decimal | None,
     envelopes: Sequence[Envelope],
     carry_overs: Sequence[tuple[int, Sequence[BudgetLine], int, Sequence[BudgetLine]]],
+    template: Template | None = None,
 ) -> FinancialTable:
-    rows = _build_rows(kind, columns, themes, lines)
+    merged: tuple[MergedAmount, ...] = ()
+    if template == Template.AMENDMENT_2020:
+        rows, merged = _build_amendment_rows(columns, themes, lines, envelopes)
+        titles = amendment_title_lines(heading)
+    else:
+        rows = _build_rows(kind, columns, themes, lines)
+        titles = title_lines(kind, heading)
     findings = [
         *_line_findings(lines, execution=kind == TableKind.EXECUTION),
         *_state_total_findings(kind, heading.year, rows[-1], state_credit),
@@ -536,10 +720,12 @@ def _build_table(
     return FinancialTable(
         kind=kind,
         year=heading.year,
-        title_lines=title_lines(kind, heading),
+        title_lines=titles,
         columns=columns,
         rows=rows,
         findings=tuple(findings),
+        template=template,
+        merged_amounts=merged,
     )
 
 
@@ -585,16 +771,20 @@ def build_planned_table(
     state_credit: Decimal | None = None,
     envelopes: Sequence[Envelope] = (),
     previous_lines: Sequence[BudgetLine] | None = None,
+    template: Template = Template.PLANNED,
 ) -> FinancialTable:
-    """Tableau financier récapitulatif prévisionnel of ``heading.year``.
+    """Tableau financier récapitulatif prévisionnel of ``heading.year``, in ``template``: the
+    annex of an annual convention (§5.2) or the national avenant annex of 2020 (§5.6).
 
     ``previous_lines`` are the executed budgets of N-1, whose "à reporter" amounts must equal
     B and D of this table.
     """
     year = heading.year
+    amendment = template == Template.AMENDMENT_2020
     return _build_table(
         kind=TableKind.PLANNED,
-        columns=planned_columns(year),
+        columns=amendment_columns(year) if amendment else planned_columns(year),
+        template=template,
         heading=heading,
         themes=themes,
         lines=lines,

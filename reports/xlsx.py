@@ -42,6 +42,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from reports.matrix import IndicatorMatrix, MatrixCell, MatrixRow, MatrixRowKind
 from reports.tables import (
+    BLOCK_LABELS,
     CENT,
     TEXT_HEADERS,
     TITLE_SUBCAPTION_EXECUTION,
@@ -49,6 +50,7 @@ from reports.tables import (
     RowKind,
     TableKind,
     TableRow,
+    Template,
 )
 
 EURO_FORMAT = '#,##0.00 "€"'
@@ -60,7 +62,11 @@ ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # the earliest date a ZIP archive can hol
 
 MAX_CELL_TEXT = 32_767  # Excel's limit on the characters of one cell
 
-SHEET_TITLES = {TableKind.EXECUTION: "Exécution", TableKind.PLANNED: "Prévisionnel"}
+SHEET_TITLES = {
+    Template.EXECUTION: "Exécution",
+    Template.PLANNED: "Prévisionnel",
+    Template.AMENDMENT_2020: "Avenant",
+}
 
 FONT_NAME = "Arial"
 FONT_SIZE = 9
@@ -69,7 +75,7 @@ LINE_HEIGHT = 12.0  # points, one line of FONT_SIZE text
 # in the default 11-point font); kept low so that the estimated row heights err on the tall side.
 CHARS_PER_WIDTH_UNIT = 1.5
 
-TEXT_WIDTHS = {"theme": 24, "chorus": 20, "number": 8, "title": 40, "comment": 40}
+TEXT_WIDTHS = {"block": 14, "theme": 24, "chorus": 20, "number": 8, "title": 40, "comment": 40}
 AMOUNT_WIDTH = 14.5
 
 THIN = Side(style="thin", color="000000")
@@ -87,7 +93,7 @@ FILLS = {
 class _Layout:
     """Positions of the columns (1-based) and of the rows of one sheet."""
 
-    text_before: tuple[str, ...]  # theme, chorus, number, title
+    text_before: tuple[str, ...]  # (block,) theme, chorus, number, title
     amount_keys: tuple[str, ...]
     text_after: tuple[str, ...]  # comment
     header_row: int
@@ -109,8 +115,9 @@ class _Layout:
 
 
 def sheet_title(table: FinancialTable) -> str:
-    """The sheet's name, "Exécution 2022" or "Prévisionnel 2023" (31 characters at most)."""
-    return f"{SHEET_TITLES[table.kind]} {table.year}"[:31]
+    """The sheet's name, "Exécution 2022", "Prévisionnel 2023" or "Avenant 2020" (31 characters
+    at most)."""
+    return f"{SHEET_TITLES[table.layout]} {table.year}"[:31]
 
 
 def financial_table_xlsx(
@@ -122,9 +129,9 @@ def financial_table_xlsx(
     it the workbook carries a fixed date, so that the same table always gives the same bytes.
     """
     layout = _Layout(
-        text_before=("theme", "chorus", "number", "title"),
+        text_before=table.text_columns_before,
         amount_keys=table.amount_keys,
-        text_after=("comment",),
+        text_after=table.text_columns_after,
         header_row=len(table.title_lines) + 2,  # the title block, a blank row, the headers
     )
     workbook = Workbook()
@@ -134,6 +141,7 @@ def financial_table_xlsx(
     _write_title(sheet, table, layout)
     _write_headers(sheet, table, layout)
     _write_body(sheet, table.rows, layout)
+    _write_merged_amounts(sheet, table, layout)
     _set_page(sheet, table, layout, generated_on)
 
     return _save(workbook, title_lines=table.title_lines, generated_on=generated_on)
@@ -251,12 +259,47 @@ def _theme_groups(rows: Sequence[TableRow]) -> Iterator[tuple[int, int]]:
             yield indices[0], indices[-1]
 
 
+def _block_groups(rows: Sequence[TableRow]) -> Iterator[tuple[int, int]]:
+    """(first, last) indices of the runs of rows of one block (the total row has none)."""
+    for block, run in groupby(enumerate(rows), key=lambda indexed: indexed[1].block):
+        if block is not None:
+            indices = [index for index, _row in run]
+            yield indices[0], indices[-1]
+
+
+def _write_merged_amounts(sheet: Worksheet, table: FinancialTable, layout: _Layout) -> None:
+    """Amounts known for a group of rows only, in one cell merged over the group (§5.6)."""
+    first = layout.first_body_row
+    for merged in table.merged_amounts:
+        column = layout.column(merged.column)
+        write_amount(sheet.cell(row=first + merged.first_row, column=column), merged.amount)
+        if merged.last_row > merged.first_row:
+            sheet.merge_cells(
+                start_row=first + merged.first_row,
+                start_column=column,
+                end_row=first + merged.last_row,
+                end_column=column,
+            )
+
+
 def _write_body(sheet: Worksheet, rows: Sequence[TableRow], layout: _Layout) -> None:
     widths = _column_widths(layout)
     first = layout.first_body_row
     heights: list[float] = []
     for offset, row in enumerate(rows):
         heights.append(_write_row(sheet, first + offset, row, layout, widths))
+
+    # The avenant template's block label ("Engagements du socle"), merged over the block's rows.
+    if "block" in layout.keys:
+        column = layout.column("block")
+        for start, end in _block_groups(rows):
+            cell = sheet.cell(row=first + start, column=column)
+            write_text(cell, BLOCK_LABELS[rows[start].block])
+            cell.font = _font(bold=True)
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            if end > start:
+                letter = get_column_letter(column)
+                sheet.merge_cells(f"{letter}{first + start}:{letter}{first + end}")
 
     # Thème and Chorus cells: written once, on the thème's first row, merged over its rows.
     for start, end in _theme_groups(rows):
@@ -297,8 +340,8 @@ def _write_row(
 
     lines = 1
     if row.kind == RowKind.GRAND_TOTAL:
-        # "TOTAUX FINANCIERS" spans the four text columns.
-        label_from, label_to = layout.column("theme"), layout.column("title")
+        # "TOTAUX FINANCIERS" spans the text columns.
+        label_from, label_to = 1, layout.column("title")
     elif row.is_total:
         # "Sous total" and the block sub-totals sit under "Fiche action N°", over the intitulé.
         label_from, label_to = layout.column("number"), layout.column("title")
@@ -330,7 +373,7 @@ def _write_row(
     for key in layout.amount_keys:
         write_amount(sheet.cell(row=number, column=layout.column(key)), row.amounts.get(key))
 
-    if row.comment:
+    if row.comment and "comment" in layout.keys:
         cell = sheet.cell(row=number, column=layout.column("comment"))
         write_text(cell, row.comment)
         lines = max(lines, _estimated_lines(row.comment, widths["comment"]))

@@ -215,6 +215,7 @@ class Command(BaseCommand):
             report_due_date=_date(year.get("report_due_date")),
             report_deliberation_reference=year.get("report_deliberation_reference", ""),
             report_deliberation_date=_date(year.get("report_deliberation_date")),
+            planned_table_template=year.get("planned_table_template", "planned"),
         )
         for envelope in year["envelopes"]:
             state_envelope_create(
