@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DEBUG ?= 1
 
-.PHONY: run install migrate demo serve test test-fast lint format smoke clean browser-deps bench
+.PHONY: run install migrate demo serve test test-fast lint format smoke clean browser-deps office-deps bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,20 @@ browser-deps:
 		$$sudo apt-get update && \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium && \
 		echo "Chromium installé : $(CHROMIUM)"; \
+	fi
+
+## make office-deps: installe LibreOffice Calc sans interface (paquet Debian) pour vérifier que
+## les XLSX s'ouvrent dans un tableur (tests/test_xlsx_libreoffice.py)
+office-deps:
+	@if command -v soffice >/dev/null 2>&1; then \
+		echo "LibreOffice déjà installé : $$(command -v soffice)"; \
+	else \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		echo "Installation de LibreOffice Calc depuis les paquets Debian :"; \
+		echo "  $${sudo:+$$sudo }env DEBIAN_FRONTEND=noninteractive apt-get install -y libreoffice-calc-nogui"; \
+		$$sudo apt-get update && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libreoffice-calc-nogui && \
+		echo "LibreOffice installé : $$(command -v soffice)"; \
 	fi
 
 ## make bench: temps et mémoire de génération des documents officiels (données de démonstration)
