@@ -17,7 +17,13 @@ from actions.models import (
     Budget,
     OtherFunding,
 )
-from conventions.admin import year_column
+from actions.resources import (
+    ActionResource,
+    ActionYearResource,
+    BudgetResource,
+    OtherFundingResource,
+)
+from conventions.admin import ResourceAdminMixin, year_column
 
 PLANNED_AMOUNTS = list(PLANNED_AMOUNT_FIELDS)
 EXECUTION_AMOUNTS = list(EXECUTION_AMOUNT_FIELDS)
@@ -125,7 +131,8 @@ class OtherFundingInline(admin.TabularInline):
 
 
 @admin.register(Action)
-class ActionAdmin(SimpleHistoryAdmin):
+class ActionAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [ActionResource]
     list_display = ["name", "code", "department", "programme"]
     list_filter = ["programme", ("department", admin.RelatedOnlyFieldListFilter)]
     search_fields = [
@@ -164,7 +171,9 @@ class NewVersionOnSave:
 
 
 @admin.register(ActionYear)
-class ActionYearAdmin(NewVersionOnSave, SimpleHistoryAdmin):
+class ActionYearAdmin(NewVersionOnSave, ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [ActionYearResource]
+
     def action_year_id_of(self, obj):
         return obj.pk
 
@@ -243,7 +252,9 @@ class ActionYearAdmin(NewVersionOnSave, SimpleHistoryAdmin):
 
 
 @admin.register(Budget)
-class BudgetAdmin(NewVersionOnSave, SimpleHistoryAdmin):
+class BudgetAdmin(NewVersionOnSave, ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [BudgetResource]
+
     def action_year_id_of(self, obj):
         return obj.action_year_id
 
@@ -331,7 +342,9 @@ class BudgetAdmin(NewVersionOnSave, SimpleHistoryAdmin):
 
 
 @admin.register(OtherFunding)
-class OtherFundingAdmin(NewVersionOnSave, SimpleHistoryAdmin):
+class OtherFundingAdmin(NewVersionOnSave, ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [OtherFundingResource]
+
     def action_year_id_of(self, obj):
         return obj.budget.action_year_id
 

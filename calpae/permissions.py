@@ -11,8 +11,11 @@ from conventions.choices import Role
 from conventions.models import Membership
 
 EDITOR_ROLES = frozenset({Role.AGENT, Role.REFERENT, Role.ADMIN})
+# Importing a whole table rewrites many fiches at once: the Département's administrators only.
+IMPORT_ROLES = frozenset({Role.ADMIN})
 
 READ_ONLY_MESSAGE = "Votre rôle auprès de ce Département ne permet que la lecture."
+IMPORT_MESSAGE = "Seuls les administrateurs du Département peuvent importer un tableau."
 
 
 def department_roles(user) -> dict[int, str]:
@@ -37,3 +40,18 @@ def can_edit(user, department_id: int) -> bool:
 def require_edit(user, department_id: int) -> None:
     if not can_edit(user, department_id):
         raise PermissionDenied(READ_ONLY_MESSAGE)
+
+
+def can_import(user, department_id: int) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return department_roles(user).get(department_id) in IMPORT_ROLES
+
+
+def require_import(user, department_id: int) -> None:
+    if not can_edit(user, department_id):
+        raise PermissionDenied(READ_ONLY_MESSAGE)
+    if not can_import(user, department_id):
+        raise PermissionDenied(IMPORT_MESSAGE)

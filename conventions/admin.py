@@ -1,7 +1,12 @@
 """Administration of the reference catalogues and of the conventions and their years."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from import_export.admin import ImportExportMixin
+from import_export.forms import SelectableFieldsExportForm
 from simple_history.admin import SimpleHistoryAdmin
 
 from conventions.models import (
@@ -17,6 +22,20 @@ from conventions.models import (
     Theme,
     ThemeYear,
 )
+from conventions.resources import (
+    FORMATS,
+    AmendmentResource,
+    ChorusCodeResource,
+    ConventionResource,
+    ConventionYearResource,
+    DepartmentResource,
+    ProgrammeResource,
+    RegionResource,
+    StateEnvelopeResource,
+    ThemeResource,
+    ThemeYearResource,
+    result_messages,
+)
 
 
 def year_column(path: str, description: str = "année"):
@@ -31,6 +50,70 @@ def year_column(path: str, description: str = "année"):
 
     column.__name__ = path
     return column
+
+
+class ExportForm(SelectableFieldsExportForm):
+    """The columns to export, named as in the file (the library adds the English field name)."""
+
+    def _get_field_label(self, resource, field_name):
+        field = resource.fields.get(field_name)
+        return field.column_name if field else field_name
+
+
+class ResourceAdminMixin(ImportExportMixin):
+    """Import (with its dry-run preview and confirm step) and export, XLSX or CSV, through the
+    model's resource (``resources.py``: natural keys, one transaction, history, French errors).
+
+    A user who is not a superuser sees, exports and imports only the rows of their Départements
+    (``for_user``, the resource's ``scope_queryset``); the resource refuses, with a French error
+    naming the line, a row of another Département or of a national catalogue. Importing needs
+    the add and change permissions of the model, exporting the view permission.
+    """
+
+    import_error_display = ("message",)
+    export_form_class = ExportForm
+
+    @property
+    def formats(self):
+        return FORMATS
+
+    def get_resource_kwargs(self, request, *args, **kwargs):
+        return {"user": request.user}
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        # The library gives typed cells (numbers, dates) to its own XLSX class only. Both of
+        # the project's formats write bytes (the CSV in UTF-8 with a BOM).
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        dataset = self.get_data_for_export(
+            request, queryset, force_native_type=file_format.native_cells, **kwargs
+        )
+        return file_format.export_data(dataset)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return self.get_resource_classes(request)[0].scope_queryset(queryset, request.user)
+
+    def process_result(self, result, request):
+        # The confirm step imports the file again: if the data changed since the preview and a
+        # row is now refused, the transaction was rolled back; say so instead of "terminé".
+        errors = result_messages(result)
+        if not errors:
+            return super().process_result(result, request)
+        shown = " ".join(errors[:5]) + (" …" if len(errors) > 5 else "")
+        self.message_user(
+            request,
+            f"Import annulé, rien n'a été enregistré : {shown}",
+            level=messages.ERROR,
+        )
+        info = self.get_model_info()
+        return HttpResponseRedirect(reverse("admin:{}_{}_import".format(*info)))
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
 
 
 # --- inlines ---------------------------------------------------------------------------------
@@ -112,7 +195,8 @@ class StateEnvelopeInline(admin.TabularInline):
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(ResourceAdminMixin, admin.ModelAdmin):
+    resource_classes = [RegionResource]
     list_display = ["code", "name", "of_name", "department_count"]
     search_fields = ["code", "name"]
     ordering = ["name"]
@@ -126,7 +210,8 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(ResourceAdminMixin, admin.ModelAdmin):
+    resource_classes = [DepartmentResource]
     list_display = ["code", "name", "of_name", "region"]
     list_filter = ["region"]
     search_fields = ["code", "name", "of_name"]
@@ -153,7 +238,8 @@ class MembershipAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(admin.ModelAdmin):
+class ProgrammeAdmin(ResourceAdminMixin, admin.ModelAdmin):
+    resource_classes = [ProgrammeResource]
     list_display = [
         "code",
         "name",
@@ -165,14 +251,16 @@ class ProgrammeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChorusCode)
-class ChorusCodeAdmin(admin.ModelAdmin):
+class ChorusCodeAdmin(ResourceAdminMixin, admin.ModelAdmin):
+    resource_classes = [ChorusCodeResource]
     list_display = ["code", "description"]
     search_fields = ["code", "description"]
     ordering = ["code"]
 
 
 @admin.register(Theme)
-class ThemeAdmin(admin.ModelAdmin):
+class ThemeAdmin(ResourceAdminMixin, admin.ModelAdmin):
+    resource_classes = [ThemeResource]
     list_display = [
         "position",
         "code",
@@ -193,7 +281,8 @@ class ThemeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Convention)
-class ConventionAdmin(SimpleHistoryAdmin):
+class ConventionAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [ConventionResource]
     list_display = [
         "title",
         "department",
@@ -232,7 +321,8 @@ class ConventionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Amendment)
-class AmendmentAdmin(SimpleHistoryAdmin):
+class AmendmentAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [AmendmentResource]
     list_display = [
         "__str__",
         "convention",
@@ -261,7 +351,8 @@ class AmendmentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ConventionYear)
-class ConventionYearAdmin(SimpleHistoryAdmin):
+class ConventionYearAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [ConventionYearResource]
     list_display = [
         "__str__",
         "convention",
@@ -323,7 +414,8 @@ class ConventionYearAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ThemeYear)
-class ThemeYearAdmin(SimpleHistoryAdmin):
+class ThemeYearAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [ThemeYearResource]
     list_display = [
         "position",
         "__str__",
@@ -358,7 +450,8 @@ class ThemeYearAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(StateEnvelope)
-class StateEnvelopeAdmin(SimpleHistoryAdmin):
+class StateEnvelopeAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [StateEnvelopeResource]
     list_display = ["convention_year", "kind", "amount", "theme_list", "note"]
     list_filter = [
         "kind",

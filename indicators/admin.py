@@ -3,8 +3,15 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from conventions.admin import year_column
+from conventions.admin import ResourceAdminMixin, year_column
 from indicators.models import Indicator, IndicatorTarget, IndicatorValue, MatrixEntry, Period
+from indicators.resources import (
+    IndicatorResource,
+    IndicatorTargetResource,
+    IndicatorValueResource,
+    MatrixEntryResource,
+    PeriodResource,
+)
 
 
 class ScopeListFilter(admin.SimpleListFilter):
@@ -55,7 +62,8 @@ class IndicatorValueInline(admin.TabularInline):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(SimpleHistoryAdmin):
+class IndicatorAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [IndicatorResource]
     list_display = [
         "code",
         "label",
@@ -95,7 +103,8 @@ class IndicatorAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Period)
-class PeriodAdmin(SimpleHistoryAdmin):
+class PeriodAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [PeriodResource]
     list_display = [
         "label",
         "department",
@@ -113,7 +122,8 @@ class PeriodAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(IndicatorValue)
-class IndicatorValueAdmin(SimpleHistoryAdmin):
+class IndicatorValueAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [IndicatorValueResource]
     list_display = [
         "indicator",
         "period",
@@ -150,7 +160,8 @@ class IndicatorValueAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(IndicatorTarget)
-class IndicatorTargetAdmin(SimpleHistoryAdmin):
+class IndicatorTargetAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [IndicatorTargetResource]
     list_display = ["indicator", "convention_year", "raw", "number", "status"]
     list_filter = [
         "status",
@@ -176,7 +187,8 @@ class IndicatorTargetAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(MatrixEntry)
-class MatrixEntryAdmin(SimpleHistoryAdmin):
+class MatrixEntryAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+    resource_classes = [MatrixEntryResource]
     list_display = [
         "convention_year",
         "position",
