@@ -221,6 +221,13 @@ class Convention(models.Model):
                 condition=Q(end_date__gte=models.F("start_date")),
                 name="convention_dates_ordered",
             ),
+            # A Département signs one convention at a time: its start date names it (the
+            # natural key of imports).
+            models.UniqueConstraint(
+                fields=["department", "start_date"],
+                name="convention_unique_start",
+                violation_error_message="Ce Département a déjà une convention commençant ce jour.",
+            ),
         ]
 
     def __str__(self) -> str:
