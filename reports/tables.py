@@ -636,7 +636,17 @@ def _build_amendment_rows(
         first = len(rows)
         theme_lines = lines_by_theme.get(theme.key, [])
         if theme_lines:
-            rows.extend(_action_row(block, theme, line, keys) for line in theme_lines)
+            # "Budget global de l'action" is a column of its own here, not the formula F: the
+            # budget global as printed when there is one (it may include a share of the
+            # thème's report), A+B+C+D+E otherwise.
+            rows.extend(
+                replace(row, amounts={**row.amounts, "F": line.declared_total})
+                if line.declared_total is not None
+                else row
+                for line, row in (
+                    (line, _action_row(block, theme, line, keys)) for line in theme_lines
+                )
+            )
         elif theme.placeholders:
             rows.extend(
                 _placeholder_row(block, theme, number, title, keys)
@@ -649,12 +659,20 @@ def _build_amendment_rows(
         report = (theme.carried_over_state, theme.carried_over_cd)
         if any(value is not None for value in report):
             # The thème's own report, with any report entered on its actions, in one cell.
-            action_reports = _sum(rows[index].amounts["report"] for index in theme_rows[theme.key])
-            for index in theme_rows[theme.key]:
+            indices = theme_rows[theme.key]
+            action_reports = _sum(rows[index].amounts["report"] for index in indices)
+            for index in indices:
                 rows[index] = _without(rows[index], "report")
-            merged.append(
-                MergedAmount("report", first, len(rows) - 1, _sum(report) + action_reports)
-            )
+            last = len(rows) - 1
+            merged.append(MergedAmount("report", first, last, _sum(report) + action_reports))
+            if not all(line.declared_total is not None for line in theme_lines):
+                # The report is not shared out among the fiches: the thème's budget global,
+                # report included, in one cell as well (budget global = État + CD + report +
+                # autres financeurs, §5.6).
+                budget = _sum(rows[index].amounts["F"] for index in indices) + _sum(report)
+                for index in indices:
+                    rows[index] = _without(rows[index], "F")
+                merged.append(MergedAmount("F", first, last, budget))
     for envelope in sorted(envelopes, key=lambda e: (sorted(e.theme_keys), e.label)):
         indices = [i for key in envelope.theme_keys for i in theme_rows.get(key, [])]
         if indices:
@@ -705,7 +723,18 @@ def _build_table(
         rows = _build_rows(kind, columns, themes, lines)
         titles = title_lines(kind, heading)
     findings = [
-        *_line_findings(lines, execution=kind == TableKind.EXECUTION),
+        *_line_findings(
+            lines,
+            execution=kind == TableKind.EXECUTION,
+            # A budget global printed over a share of its thème's report is not A+B+C+D+E.
+            shared_reports=frozenset(
+                theme.key
+                for theme in themes
+                if theme.carried_over_state is not None or theme.carried_over_cd is not None
+            )
+            if template == Template.AMENDMENT_2020
+            else frozenset(),
+        ),
         *_state_total_findings(kind, heading.year, rows[-1], state_credit),
         *_parity_findings(lines, rows[-1]),
         *_envelope_findings(lines, envelopes),
@@ -810,11 +839,14 @@ def _fiche(line: BudgetLine) -> str:
     return f"Fiche {line.number}"
 
 
-def _line_findings(lines: Sequence[BudgetLine], *, execution: bool) -> list[Finding]:
+def _line_findings(
+    lines: Sequence[BudgetLine], *, execution: bool, shared_reports: frozenset[str] = frozenset()
+) -> list[Finding]:
     findings: list[Finding] = []
     for line in _sorted_lines(lines):
         total = line.budget_global
-        if line.declared_total is not None and line.declared_total != total:
+        declared = line.declared_total
+        if declared is not None and declared != total and line.theme_key not in shared_reports:
             findings.append(
                 Finding(
                     rule=Rule.F_FORMULA,

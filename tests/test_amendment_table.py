@@ -9,6 +9,7 @@ programmée" for a thème without fiche, no sub-total, and "TOTAUX FINANCIERS" l
 import datetime
 import io
 import re
+from dataclasses import replace
 from decimal import Decimal
 from io import BytesIO
 
@@ -142,6 +143,9 @@ def test_theme_level_amounts_are_merged_cells_counted_once_in_the_total():
         # The thème's own report (30 000 + 1 500,50) over its two rows.
         ("report", 1, 2): Decimal("31500.50"),
         ("pre_notified", 1, 2): Decimal("110000.00"),
+        # The report is not shared out among the fiches: the thème's budget global, report
+        # included, in one cell (110 000 + 80 000 + 31 500,50).
+        ("F", 1, 2): Decimal("221500.50"),
         # Garantie d'activité and Mobilité: rows 4 and 5, one envelope.
         ("pre_notified", 4, 5): Decimal("204939.74"),
     }
@@ -158,7 +162,30 @@ def test_theme_level_amounts_are_merged_cells_counted_once_in_the_total():
     assert total["E"] == Decimal("12345.67")
     # Budget global = État + CD + reports of the row + autres financeurs.
     assert table.rows[4].amounts["F"] == Decimal("239845.92")
-    assert total["F"] == sum((row.amounts["F"] or 0 for row in table.rows[:-1]), Decimal("0.00"))
+    assert total["F"] == sum(
+        (row.amounts["F"] or 0 for row in table.rows[:-1]), Decimal("221500.50")
+    )
+
+
+def test_budget_global_printed_with_a_share_of_the_themes_report_is_kept():
+    """Filled in by hand: each fiche's budget global includes its unstated share of the
+    thème's report; the printed amounts are shown, and the gap is no arithmetic error."""
+    shares = [
+        replace(line, declared_total=line.total + share) if line.theme_key == "accueil" else line
+        for line, share in zip(
+            LINES, (0, Decimal("20000.00"), Decimal("11500.50"), 0, 0), strict=True
+        )
+    ]
+    table = build_planned_table(
+        heading=HEADING, themes=THEMES, lines=shares, template=Template.AMENDMENT_2020
+    )
+    assert [row.amounts["F"] for row in table.rows[1:3]] == [
+        Decimal("130000.00"),
+        Decimal("91500.50"),
+    ]
+    assert "F" not in {merged.column for merged in table.merged_amounts}
+    assert table.grand_total.amounts["F"] == Decimal("642399.76")
+    assert Rule.F_FORMULA not in {finding.rule for finding in table.findings}
 
 
 def test_findings_compare_participation_with_the_notified_credit_and_the_envelopes():
@@ -231,7 +258,7 @@ def test_xlsx_lays_out_the_national_template():
     assert sheet[f"A{total}"].value == GRAND_TOTAL_LABEL
     assert f"A{total}:E{total}" in merged
     assert [_amount(sheet.cell(total, column)) for column in range(6, 13)] == [
-        Decimal("610899.26"),
+        Decimal("642399.76"),
         Decimal("314939.74"),
         Decimal("276053.34"),
         Decimal("315000.00"),
@@ -261,7 +288,7 @@ def test_pdf_prints_the_merged_cells_once_and_the_totals():
         "Report 2019",
         "204 939,74 €",
         "31 500,50 €",
-        "610 899,26 €",
+        "642 399,76 €",
         NO_ACTION_LABEL,
     ):
         assert expected in text, expected
