@@ -305,3 +305,37 @@ class JustificationForm(NormalizedTextMixin, forms.Form):
         help_text="Explication écrite de l'écart, reprise dans le rapport. Vide : retire la "
         "justification.",
     )
+
+
+MAX_UPLOAD_MEGABYTES = 10
+
+
+class WorkbookImportForm(forms.Form):
+    """Upload of an official financial table (« import d'un tableau »)."""
+
+    file = forms.FileField(
+        label="Fichier",
+        help_text=(
+            "Tableau financier récapitulatif (exécution, prévisionnel ou annexe d'avenant 2020), "
+            f".xlsx, .ods, .xls ou .csv, {MAX_UPLOAD_MEGABYTES} Mo au plus."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.ods,.xls,.csv"}),
+    )
+    dry_run = forms.BooleanField(
+        label="Simulation : lire et vérifier le fichier sans rien enregistrer",
+        required=False,
+        initial=True,
+    )
+    accept_printed_mismatch = forms.BooleanField(
+        label="Importer même si des totaux imprimés diffèrent de la somme des lignes",
+        required=False,
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_MEGABYTES * 1024 * 1024:
+            raise forms.ValidationError(
+                f"Le fichier pèse plus de {MAX_UPLOAD_MEGABYTES} Mo : la limite est de "
+                f"{MAX_UPLOAD_MEGABYTES} Mo."
+            )
+        return upload

@@ -9,6 +9,7 @@ urlpatterns = [
     path("exercices/<int:pk>/fiches/nouvelle/", views.action_create, name="create"),
     path("exercices/<int:pk>/numerotation/", views.renumber, name="renumber"),
     path("exercices/<int:pk>/reconduction/", views.year_carry_forward, name="year_carry_forward"),
+    path("exercices/<int:pk>/import/", views.workbook_import, name="import_workbook"),
     path("fiches/<int:pk>/", views.action_detail, name="detail"),
     path("fiches/<int:pk>/modifier/", views.action_edit, name="edit"),
     path("fiches/<int:pk>/recit/", views.narrative_edit, name="narrative"),

@@ -23,11 +23,13 @@ from actions.forms import (
     ReinstateForm,
     RenumberForm,
     RetireForm,
+    WorkbookImportForm,
     budget_initial,
     error_count,
 )
+from actions.imports import workbook_file_import
 from actions.models import ActionYear
-from calpae.permissions import can_edit, require_edit
+from calpae.permissions import can_edit, can_import, require_edit, require_import
 from conventions.models import ConventionYear
 from conventions.selectors import convention_year_for_user
 from indicators.selectors import action_indicator_sheet, indicator_history
@@ -133,6 +135,7 @@ def year_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 else ""
             ),
             "can_edit": can_edit(request.user, convention_year.convention.department_id),
+            "can_import": can_import(request.user, convention_year.convention.department_id),
         },
     )
 
@@ -563,5 +566,50 @@ def action_carry_forward(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "error_count": error_count(form),
             "scope": "action",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workbook_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """Upload an official table into the year: a dry run first by default, then the import.
+
+    The file is read in memory and never stored (Django deletes its temporary file with the
+    request); the import is one transaction."""
+    convention_year = _convention_year(request, pk)
+    department = convention_year.convention.department
+    require_import(request.user, department.pk)
+    form = WorkbookImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        report = workbook_file_import(
+            actor=request.user,
+            department=department,
+            year=convention_year.year,
+            data=upload.read(),
+            filename=upload.name,
+            dry_run=form.cleaned_data["dry_run"],
+            accept_printed_mismatch=form.cleaned_data["accept_printed_mismatch"],
+        )
+        if report.imported and not report.dry_run:
+            messages.success(request, report.summary)
+            return redirect("actions:year", pk=convention_year.pk)
+        # A new upload is needed either way: the file is not kept.
+        form = WorkbookImportForm(
+            initial={
+                "dry_run": False,
+                "accept_printed_mismatch": form.cleaned_data["accept_printed_mismatch"],
+            }
+        )
+    return render(
+        request,
+        "actions/workbook_import.html",
+        {
+            "convention_year": convention_year,
+            "form": form,
+            "error_count": error_count(form),
+            "report": report,
         },
     )

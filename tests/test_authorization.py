@@ -28,7 +28,7 @@ from simple_history.models import HistoricalChanges
 from actions import services
 from actions.choices import ActionStatus, BudgetKind, Funder
 from actions.models import Action, ActionYear, Budget, OtherFunding
-from calpae.permissions import READ_ONLY_MESSAGE
+from calpae.permissions import IMPORT_MESSAGE, READ_ONLY_MESSAGE
 from conventions.models import ConventionYear, Department, Programme, Theme
 from indicators.choices import PeriodKind
 from indicators.models import IndicatorTarget, IndicatorValue
@@ -50,6 +50,9 @@ READ_ONLY = {
     "reports:document",
     "indicators:action_indicators",
 }
+# Pages for the Département's administrators (and the national one) only: the other editors get
+# a 403 that says so.
+ADMIN_ONLY = {"actions:import_workbook"}
 # URLs that only accept POST (a button, no page of their own).
 POST_ONLY = {"actions:reinstate", "reports:justify"}
 
@@ -141,7 +144,7 @@ def test_the_matrix_covers_the_namespaces_and_knows_its_special_cases():
     assert {name.split(":")[0] for name in names} == set(NAMESPACES)
     assert len(URLS) >= 15
     # A renamed or removed URL must not leave a stale special case behind.
-    stale = (READ_ONLY | POST_ONLY) - names
+    stale = (READ_ONLY | POST_ONLY | ADMIN_ONLY) - names
     assert not stale, f"Cas particuliers sans URL : {sorted(stale)}"
 
 
@@ -276,6 +279,11 @@ def test_access(client, objects, user, scope, url, method):
         return
 
     assert user in EDITORS
+    if url.name in ADMIN_ONLY and user != "admin":
+        assert status == 403, where
+        assert IMPORT_MESSAGE in text(response), where
+        assert _written() == before, where
+        return
     if method == "GET":
         assert status == (405 if url.name in POST_ONLY else 200), where
         return

@@ -1,0 +1,629 @@
+"""Import of an official workbook into a Département's year (« import d'un tableau financier »).
+
+The reading is done by :mod:`actions.workbook` (no database); this module writes what was read:
+the year's table of thèmes, the fiches-actions, their budgets (prévisionnel or exécuté, by the
+layout of the sheet) and the amounts known per thème only (reports N-1, pre-notified envelopes).
+
+- One transaction: any error, and nothing is written. A dry run does everything, reports it,
+  then rolls back.
+- Idempotent: a value equal to the stored one is not written again, so importing the same file
+  twice reports everything unchanged and adds no history row.
+- Every write goes through ``save_with_audit`` (``full_clean``, then a history row naming the
+  user and the file).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from actions.choices import BudgetKind, Funder
+from actions.models import Action, ActionYear, Budget, OtherFunding
+from actions.workbook.files import open_workbook
+from actions.workbook.layouts import Layout
+from actions.workbook.model import ParsedAction, ParsedTheme, ParsedWorkbook, SharedAmount
+from actions.workbook.parse import parse_workbook
+from actions.workbook.problems import Problem, ProblemCode, Severity, WorkbookError
+from actions.workbook.text import match_theme
+from calpae.audit import save_with_audit
+from conventions.choices import EnvelopeKind, PlannedTableTemplate
+from conventions.models import (
+    Convention,
+    ConventionYear,
+    Department,
+    Programme,
+    StateEnvelope,
+    Theme,
+    ThemeYear,
+)
+from reports.formatting import format_euros
+
+ZERO = Decimal("0.00")
+
+# Budget field of each amount column, by layout (CALPAE.md §5.1, §5.2, §5.6). "E" is the sum of
+# the other funders' lines; "F" / "budget_global" is checked, kept only if it differs from A+…+E.
+BUDGET_FIELDS = {
+    Layout.EXECUTION: {
+        "A": "state_new",
+        "B": "state_carried_over",
+        "C": "cd_new",
+        "D": "cd_carried_over",
+        "valorisation": "valorisation",
+        "realised": "realised",
+        "carry_over_state": "carry_over_state",
+        "carry_over_cd": "carry_over_cd",
+    },
+    Layout.PLANNED: {
+        "A": "state_new",
+        "B": "state_carried_over",
+        "C": "cd_new",
+        "valorisation": "valorisation",
+        "D": "cd_carried_over",
+    },
+    Layout.AMENDMENT_2020: {
+        "state": "state_new",
+        "cd": "cd_new",
+        "valorisation": "valorisation",
+        # The 2020 template's "Report 2019" does not split State and CD: the reports of 2019
+        # were State credits (FAPI and appui), kept as B.
+        "carried_over": "state_carried_over",
+    },
+}
+OTHER_KEY = {Layout.EXECUTION: "E", Layout.PLANNED: "E", Layout.AMENDMENT_2020: "other"}
+TOTAL_KEY = {Layout.EXECUTION: "F", Layout.PLANNED: "F", Layout.AMENDMENT_2020: "budget_global"}
+BUDGET_KINDS = {
+    Layout.EXECUTION: BudgetKind.EXECUTED,
+    Layout.PLANNED: BudgetKind.PLANNED,
+    Layout.AMENDMENT_2020: BudgetKind.PLANNED,
+}
+# Amounts known per thème only, by the ThemeYear field that keeps them.
+THEME_FIELDS = {
+    "B": "carried_over_state",
+    "D": "carried_over_cd",
+    "carried_over": "carried_over_state",
+}
+OTHER_FUNDER_NAME = "Autres financeurs"
+FIELD_LABELS = {
+    "state_new": "A",
+    "state_carried_over": "B",
+    "cd_new": "C",
+    "cd_carried_over": "D",
+    "valorisation": "dont valorisation",
+    "realised": "réalisé",
+    "carry_over_state": "à reporter part État",
+    "carry_over_cd": "à reporter part CD",
+    "declared_total": "budget global déclaré",
+    "comment": "commentaire",
+    "title": "intitulé",
+    "sequence_number": "numéro de fiche",
+    "theme": "thème",
+    "carried_over_state": "report N-1 part État",
+    "carried_over_cd": "report N-1 part CD",
+    "amount": "montant",
+    "other": "autres financeurs (E)",
+}
+
+
+class Outcome:
+    CREATED = "créé"
+    UPDATED = "modifié"
+    UNCHANGED = "inchangé"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of the import report: what, and for an update the values before and after."""
+
+    outcome: str
+    subject: str  # "Fiche 5.1 — budget exécuté"
+    details: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        details = f" ({'; '.join(self.details)})" if self.details else ""
+        return f"{self.subject} : {self.outcome}{details}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or would do, in a dry run), and every problem, placed in the sheet."""
+
+    filename: str
+    department: str
+    year: int
+    dry_run: bool
+    layout: str = ""
+    changes: list[Change] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    imported: bool = False
+
+    def of(self, outcome: str) -> list[Change]:
+        return [change for change in self.changes if change.outcome == outcome]
+
+    @property
+    def created(self) -> list[Change]:
+        return self.of(Outcome.CREATED)
+
+    @property
+    def updated(self) -> list[Change]:
+        return self.of(Outcome.UPDATED)
+
+    @property
+    def unchanged(self) -> list[Change]:
+        return self.of(Outcome.UNCHANGED)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == Severity.ERROR]
+
+    @property
+    def mismatches(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == Severity.MISMATCH]
+
+    @property
+    def summary(self) -> str:
+        if self.imported:
+            verb = "Import réalisé" if not self.dry_run else "Simulation réussie (rien écrit)"
+        else:
+            verb = "Import refusé, rien n'a été enregistré"
+        return (
+            f"{verb} — {len(self.created)} créé(s), {len(self.updated)} modifié(s), "
+            f"{len(self.unchanged)} inchangé(s), {len(self.errors)} erreur(s), "
+            f"{len(self.mismatches)} écart(s) entre montants imprimés et lignes."
+        )
+
+    def lines(self) -> list[str]:
+        """The report as text, for the command line."""
+        head = f"{self.filename} — {self.layout or 'tableau non reconnu'}"
+        lines = [head, f"Département {self.department}, exercice {self.year}", self.summary]
+        for title, changes in (("Créés", self.created), ("Modifiés", self.updated)):
+            if changes:
+                lines.append(f"{title} :")
+                lines += [f"  - {change}" for change in changes]
+        if self.problems:
+            lines.append("Problèmes :")
+            lines += [f"  - {problem.severity.label} — {problem}" for problem in self.problems]
+        return lines
+
+
+class _Rollback(Exception):
+    """Leaves the transaction with nothing written (dry run, or problems)."""
+
+
+def workbook_file_import(
+    *,
+    actor,
+    department: Department,
+    year: int,
+    data: bytes,
+    filename: str,
+    dry_run: bool = False,
+    accept_printed_mismatch: bool = False,
+) -> ImportReport:
+    """Read the file (refused before parsing if it is too large, a zip bomb, of the wrong
+    type…), then :func:`workbook_import`. Nothing here keeps the file: the caller deletes it."""
+    try:
+        parsed = parse_workbook(open_workbook(data, filename))
+    except WorkbookError as error:
+        report = ImportReport(
+            filename=filename, department=department.code, year=year, dry_run=dry_run
+        )
+        report.problems.append(Problem(Severity.ERROR, ProblemCode.LAYOUT_UNKNOWN, error.message))
+        return report
+    return workbook_import(
+        actor=actor,
+        department=department,
+        year=year,
+        parsed=parsed,
+        dry_run=dry_run,
+        accept_printed_mismatch=accept_printed_mismatch,
+    )
+
+
+def workbook_import(
+    *,
+    actor,
+    department: Department,
+    year: int,
+    parsed: ParsedWorkbook,
+    dry_run: bool = False,
+    accept_printed_mismatch: bool = False,
+) -> ImportReport:
+    """Write a parsed financial table into ``department``'s year ``year``, in one transaction."""
+    report = ImportReport(
+        filename=parsed.filename,
+        department=department.code,
+        year=year,
+        dry_run=dry_run,
+        layout=parsed.layout.label if parsed.layout else "",
+        problems=list(parsed.problems),
+    )
+    if parsed.layout is None or not parsed.layout.is_financial:
+        if not report.errors:
+            report.problems.append(
+                Problem(
+                    Severity.ERROR,
+                    ProblemCode.LAYOUT_UNKNOWN,
+                    "Aucun tableau financier récapitulatif reconnu dans ce fichier.",
+                )
+            )
+        return report
+    report.problems += _title_problems(parsed, department, year)
+    try:
+        with transaction.atomic():
+            _Writer(actor=actor, department=department, year=year, parsed=parsed, report=report)()
+            blocked = report.errors or (report.mismatches and not accept_printed_mismatch)
+            if blocked or dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    except ValidationError as error:
+        report.problems.append(
+            Problem(Severity.ERROR, ProblemCode.ROW_NOT_UNDERSTOOD, _validation_text(error))
+        )
+    report.imported = not report.errors and (accept_printed_mismatch or not report.mismatches)
+    return report
+
+
+def _validation_text(error: ValidationError) -> str:
+    if hasattr(error, "message_dict"):
+        return " ".join(
+            f"{name} : {' '.join(messages)}" if name != "__all__" else " ".join(messages)
+            for name, messages in error.message_dict.items()
+        )
+    return " ".join(error.messages)
+
+
+def _title_problems(parsed: ParsedWorkbook, department: Department, year: int) -> list[Problem]:
+    problems = []
+    printed_year = parsed.year_in_title or parsed.year_in_headers
+    if printed_year is not None and printed_year != year:
+        problems.append(
+            Problem(
+                Severity.ERROR,
+                ProblemCode.ROW_NOT_UNDERSTOOD,
+                f"Le tableau porte sur l'année {printed_year}, pas sur l'exercice {year} demandé.",
+                sheet=parsed.sheet,
+            )
+        )
+    code = parsed.department_code_in_title
+    if code and code.upper() != department.code.upper():
+        problems.append(
+            Problem(
+                Severity.ERROR,
+                ProblemCode.ROW_NOT_UNDERSTOOD,
+                f"Le titre du tableau nomme le Département {code}, pas le {department.code} "
+                "demandé.",
+                sheet=parsed.sheet,
+            )
+        )
+    return problems
+
+
+def _euros(value: Decimal | None) -> str:
+    return "vide" if value is None else format_euros(value)
+
+
+def _describe(name: str, before, after) -> str:
+    label = FIELD_LABELS.get(name, name)
+    if isinstance(before, Decimal) or isinstance(after, Decimal):
+        return f"{label} : {_euros(before)} → {_euros(after)}"
+    return f"{label} : « {before or ''} » → « {after or ''} »"
+
+
+class _Writer:
+    def __init__(self, *, actor, department, year, parsed: ParsedWorkbook, report: ImportReport):
+        self.actor = actor
+        self.department = department
+        self.year = year
+        self.parsed = parsed
+        self.report = report
+        self.layout = parsed.layout
+        self.reason = f"Import du fichier « {parsed.filename} »"
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def problem(self, message: str, *, code=ProblemCode.ROW_NOT_UNDERSTOOD, **place) -> None:
+        self.report.problems.append(
+            Problem(Severity.ERROR, code, message, sheet=self.parsed.sheet, **place)
+        )
+
+    def save(self, instance, subject: str, changes: Iterable[str] = (), created=False) -> None:
+        changes = tuple(changes)
+        if created or changes:
+            save_with_audit(instance, actor=self.actor, reason=self.reason)
+        outcome = Outcome.CREATED if created else Outcome.UPDATED if changes else Outcome.UNCHANGED
+        self.report.changes.append(Change(outcome, subject, () if created else changes))
+
+    @staticmethod
+    def assign(instance, values: dict) -> list[str]:
+        """Set the fields that differ; return what changed, as the report says it."""
+        changes = []
+        for name, value in values.items():
+            before = getattr(instance, name)
+            if before != value:
+                changes.append(_describe(name, before, value))
+                setattr(instance, name, value)
+        return changes
+
+    # --- the import ---------------------------------------------------------------------------
+
+    def __call__(self) -> None:
+        self.programme = self._programme()
+        if self.programme is None:
+            return
+        self.convention_year = self._convention_year()
+        self.themes = self._themes()
+        if self.report.errors:
+            return
+        self._theme_amounts()
+        for parsed in self.parsed.actions:
+            self._action(parsed)
+
+    def _programme(self) -> Programme | None:
+        programme = Programme.objects.filter(
+            start_year__lte=self.year, end_year__gte=self.year
+        ).first()
+        if programme is None:
+            self.problem(f"Aucun programme ne couvre l'année {self.year}.")
+        return programme
+
+    def _convention_year(self) -> ConventionYear:
+        convention_year = (
+            ConventionYear.objects.filter(
+                convention__department=self.department,
+                convention__programme=self.programme,
+                year=self.year,
+            )
+            .select_related("convention")
+            .order_by("-convention__start_date")
+            .first()
+        )
+        template = (
+            PlannedTableTemplate.AMENDMENT_2020
+            if self.layout == Layout.AMENDMENT_2020
+            else PlannedTableTemplate.ANNUAL
+        )
+        if convention_year is None:
+            convention = (
+                Convention.objects.filter(
+                    department=self.department,
+                    programme=self.programme,
+                    start_date__year__lte=self.year,
+                    end_date__year__gte=self.year,
+                )
+                .order_by("-start_date")
+                .first()
+            )
+            if convention is None:
+                convention = Convention(
+                    department=self.department,
+                    programme=self.programme,
+                    title=f"{self.programme.name} — {self.department.name} {self.year}",
+                    start_date=datetime.date(self.year, 1, 1),
+                    end_date=datetime.date(self.year, 12, 31),
+                    notes=f"Créée par l'{self.reason[0].lower()}{self.reason[1:]}.",
+                )
+                self.save(convention, f"Convention {self.year}", created=True)
+            convention_year = ConventionYear(convention=convention, year=self.year)
+            convention_year.report_due_date = convention_year.effective_report_due_date
+            if self.layout != Layout.EXECUTION:
+                convention_year.planned_table_template = template
+            self.save(convention_year, f"Exercice {self.year}", created=True)
+        elif self.layout != Layout.EXECUTION:
+            changes = self.assign(convention_year, {"planned_table_template": template})
+            self.save(convention_year, f"Exercice {self.year} — modèle du prévisionnel", changes)
+        return convention_year
+
+    def _themes(self) -> dict[str, ThemeYear]:
+        """The year's ThemeYear of each printed thème label, created in the sheet's order."""
+        catalogue = list(
+            Theme.objects.filter(programme=self.programme).select_related("chorus_code")
+        )
+        by_code = {theme.code: theme for theme in catalogue}
+        entries = [
+            (t.code, t.label, t.chorus_code.code if t.chorus_code else None) for t in catalogue
+        ]
+        existing = {
+            theme_year.theme_id: theme_year
+            for theme_year in ThemeYear.objects.filter(convention_year=self.convention_year)
+        }
+        position = max((ty.position for ty in existing.values()), default=0)
+        result: dict[str, ThemeYear] = {}
+        for parsed in self.parsed.themes:
+            key = match_theme(parsed.label, parsed.chorus_text, entries)
+            if key is None:
+                self.problem(
+                    f"Thème « {parsed.label} » inconnu du catalogue national "
+                    f"{self.programme.name} : vérifiez son intitulé ou son code Chorus.",
+                    code=ProblemCode.THEME_UNKNOWN,
+                    cell=parsed.cell,
+                )
+                continue
+            theme = by_code[key]
+            theme_year = existing.get(theme.pk)
+            if theme_year is None:
+                position += 1
+                theme_year = ThemeYear(
+                    convention_year=self.convention_year,
+                    theme=theme,
+                    position=position,
+                    printed_label="" if parsed.label == theme.label else parsed.label,
+                    chorus_note=parsed.chorus.note if parsed.chorus else "",
+                    placeholder_rows=_placeholder_rows(parsed),
+                )
+                self.save(theme_year, f"Thème « {theme_year.label} » de l'exercice", created=True)
+                existing[theme.pk] = theme_year
+            result[parsed.label] = theme_year
+        return result
+
+    def _theme_amounts(self) -> None:
+        """Amounts printed once for a thème (a merged cell): kept on the thème, never spread."""
+        envelopes: dict[frozenset[int], SharedAmount] = {}
+        by_theme: dict[int, dict[str, Decimal | None]] = {}
+        for shared in self.parsed.shared_amounts:
+            theme_years = [self.themes[label] for label in shared.theme_labels]
+            if shared.key == "pre_notified":
+                envelopes[frozenset(ty.theme_id for ty in theme_years)] = shared
+            elif shared.key in THEME_FIELDS and len(theme_years) == 1:
+                values = by_theme.setdefault(theme_years[0].pk, {})
+                values[THEME_FIELDS[shared.key]] = shared.amount.value
+            else:
+                self.problem(
+                    f"Un seul montant pour plusieurs lignes ({shared.cell_range}) : cette "
+                    "colonne se saisit fiche par fiche ; répartissez le montant sur les fiches.",
+                    code=ProblemCode.SHARED_AMOUNT,
+                    cell=shared.amount.cell,
+                )
+        for theme_year in self.themes.values():
+            values = by_theme.get(theme_year.pk)
+            if values:
+                changes = self.assign(theme_year, values)
+                self.save(theme_year, f"Thème « {theme_year.label} » — reports N-1", changes)
+        if envelopes:
+            self._envelopes(envelopes)
+
+    def _envelopes(self, envelopes: dict[frozenset[int], SharedAmount]) -> None:
+        existing = {
+            frozenset(theme.pk for theme in envelope.themes.all()): envelope
+            for envelope in StateEnvelope.objects.filter(
+                convention_year=self.convention_year, kind=EnvelopeKind.PRE_NOTIFIED
+            ).prefetch_related("themes")
+        }
+        for theme_ids, shared in envelopes.items():
+            labels = ", ".join(shared.theme_labels)
+            subject = f"Crédits État pré-notifiés — {labels}"
+            envelope = existing.get(theme_ids)
+            if shared.amount.value is None:
+                continue
+            if envelope is None:
+                envelope = StateEnvelope(
+                    convention_year=self.convention_year,
+                    kind=EnvelopeKind.PRE_NOTIFIED,
+                    amount=shared.amount.value,
+                )
+                self.save(envelope, subject, created=True)
+                envelope.themes.set(theme_ids)
+            else:
+                self.save(envelope, subject, self.assign(envelope, {"amount": shared.amount.value}))
+
+    def _action(self, parsed: ParsedAction) -> None:
+        theme_year = self.themes.get(parsed.theme_label or "")
+        number = parsed.number.strip().rstrip(".")
+        if theme_year is None or not number:
+            if not number:
+                self.problem(
+                    "Fiche action N° vide : chaque fiche du tableau doit avoir son numéro.",
+                    row=parsed.row,
+                )
+            return
+        subject = f"Fiche {number}"
+        action_year = (
+            ActionYear.objects.filter(convention_year=self.convention_year, number=number)
+            .select_related("action")
+            .first()
+        )
+        identity = {
+            "title": parsed.short_title or parsed.title,
+            "sequence_number": parsed.fiche_number,
+            "theme": theme_year.theme,
+        }
+        if action_year is None:
+            action = Action(
+                department=self.department,
+                programme=self.programme,
+                code=self._action_code(number),
+                name=identity["title"][:200],
+            )
+            self.save(action, f"{subject} — fiche-action", created=True)
+            action_year = ActionYear(
+                action=action,
+                convention_year=self.convention_year,
+                number=number,
+                block=theme_year.theme.block,
+                **identity,
+            )
+            self.save(action_year, subject, created=True)
+        else:
+            changes = self.assign(action_year, identity)
+            if changes:
+                action_year.version += 1  # an open form on this fiche must not overwrite it
+            self.save(action_year, subject, changes)
+        self._budget(parsed, action_year, subject)
+
+    def _action_code(self, number: str) -> str:
+        base = slugify(f"{self.year}-{number}")[:50]
+        code, suffix = base, 1
+        taken = set(
+            Action.objects.filter(
+                department=self.department, programme=self.programme, code__startswith=base
+            ).values_list("code", flat=True)
+        )
+        while code in taken:
+            suffix += 1
+            code = f"{base}-{suffix}"
+        return code
+
+    def _budget(self, parsed: ParsedAction, action_year: ActionYear, subject: str) -> None:
+        kind = BUDGET_KINDS[self.layout]
+        subject = f"{subject} — budget {kind.label.lower()}"
+        values = {
+            name: parsed.value(key)
+            for key, name in BUDGET_FIELDS[self.layout].items()
+            if key in parsed.amounts
+        }
+        if self.parsed.header and self.parsed.header.column("comment") is not None:
+            values["comment"] = parsed.comment
+        other = parsed.value(OTHER_KEY[self.layout])
+        total = parsed.value(TOTAL_KEY[self.layout])
+        computed = sum(
+            (
+                values.get(name) or ZERO
+                for name in ("state_new", "state_carried_over", "cd_new", "cd_carried_over")
+            ),
+            other or ZERO,
+        )
+        # The printed budget global is kept only where it says something A+…+E does not.
+        values["declared_total"] = total if total is not None and total != computed else None
+        budget = Budget.objects.filter(action_year=action_year, kind=kind).first()
+        created = budget is None
+        if created:
+            budget = Budget(action_year=action_year, kind=kind)
+        changes = self.assign(budget, values)
+        fundings = list(budget.other_fundings.all()) if not created else []
+        stored = sum((f.amount for f in fundings), ZERO) if fundings else None
+        if other != stored:
+            changes.append(_describe("other", stored, other))
+        self.save(budget, subject, changes, created=created)
+        if other == stored:
+            return
+        if len(fundings) > 1:
+            self.problem(
+                f"{subject} : la colonne E ({_euros(other)}) diffère des {len(fundings)} "
+                f"financeurs saisis pour la fiche ({_euros(stored)}) ; corrigez-les dans la "
+                "fiche plutôt que par un import.",
+                row=parsed.row,
+            )
+            return
+        funding = fundings[0] if fundings else None
+        if other is None:
+            funding._history_user, funding._change_reason = self.actor, self.reason
+            funding.delete()
+            return
+        funding = funding or OtherFunding(
+            budget=budget, funder=Funder.OTHER, funder_name=OTHER_FUNDER_NAME
+        )
+        funding.amount = other
+        save_with_audit(funding, actor=self.actor, reason=self.reason)
+
+
+def _placeholder_rows(parsed: ParsedTheme) -> list[list[str]]:
+    """The template's empty rows of a thème without action, kept to print it the same way."""
+    if parsed.action_rows:
+        return []
+    return [[row.number, row.text] for row in parsed.placeholders if row.kind != "no_action"]
