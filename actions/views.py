@@ -33,10 +33,9 @@ from calpae.permissions import can_edit, can_import, require_edit, require_impor
 from conventions.models import ConventionYear
 from conventions.selectors import convention_year_for_user
 from indicators.selectors import action_indicator_sheet, indicator_history
-from reports.charts import theme_budgets, themes_chart_svg
+from reports.charts import execution_themes_chart_svg
 from reports.formatting import format_euros
 from reports.selectors import year_tables
-from reports.tables import RowKind
 
 
 def _convention_year(request: HttpRequest, pk: int) -> ConventionYear:
@@ -119,17 +118,15 @@ def year_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "open_errors": sum(1 for entry in open_entries if entry.is_error),
             "justified_count": len(tables.entries) - len(open_entries),
             "next_year": later.filter(year=convention_year.year + 1).first(),
+            # The same chart as the report's « Synthèse financière », every thème included.
             "themes_chart": (
-                themes_chart_svg(
-                    title=f"Exécution {convention_year.year} par thème",
-                    themes=theme_budgets(
-                        tables.execution.rows_of_kind(RowKind.THEME_SUBTOTAL),
-                        {
-                            group.theme_year.theme.code: group.theme_year.theme.short_label
-                            for group in groups
-                            if group.theme_year is not None
-                        },
-                    ),
+                execution_themes_chart_svg(
+                    tables.execution,
+                    {
+                        group.theme_year.theme.code: group.theme_year.theme.short_label
+                        for group in groups
+                        if group.theme_year is not None
+                    },
                 )
                 if tables.execution_started
                 else ""

@@ -9,7 +9,10 @@ constant number of queries whatever the number of rows and columns.
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Q
 
@@ -23,6 +26,7 @@ from indicators.models import (
     MatrixEntry,
     Period,
 )
+from reports.charts import Chart, SeriesPoint, indicator_chart, objective_label, period_axis_label
 from reports.formatting import NBSP, format_number
 
 UNIT_SUFFIXES = {
@@ -121,6 +125,28 @@ def year_periods(department_id: int, year: int) -> list[Period]:
     )
 
 
+def fiche_indicator_lines(
+    action_year: ActionYear, entries: Iterable[MatrixEntry], own: Iterable[Indicator]
+) -> list[tuple[Indicator, str, MatrixEntry | None]]:
+    """The rows of a fiche's indicator table, as (indicator, printed label, matrix entry): the
+    rows of the year's matrix placed on the fiche, then the rows of its thème placed on no
+    fiche — the national template lists indicators by measure (thème), not by fiche, so those
+    are shared by the fiches of the thème (CALPAE.md §7) — then the fiche's own indicators not
+    listed yet. ``entries``: matrix entries of the year in position order (any fiche's, with
+    their indicator); ``own``: the fiche's own indicators, in order."""
+    entries = list(entries)
+    placed = [entry for entry in entries if entry.action_year_id == action_year.pk]
+    shared = [
+        entry
+        for entry in entries
+        if entry.action_year_id is None and entry.indicator.theme_id == action_year.theme_id
+    ]
+    listed = {entry.indicator_id for entry in placed + shared}
+    return [(entry.indicator, entry.printed_label, entry) for entry in placed + shared] + [
+        (indicator, "", None) for indicator in own if indicator.pk not in listed
+    ]
+
+
 def action_indicator_sheet(action_year: ActionYear) -> IndicatorSheet:
     """The indicators of a fiche for its year, with their target and values: five queries.
 
@@ -129,10 +155,8 @@ def action_indicator_sheet(action_year: ActionYear) -> IndicatorSheet:
     """
     convention_year = action_year.convention_year
     year = convention_year.year
-    # The rows of the year's matrix placed on this fiche, then the rows of its thème placed on no
-    # fiche: the national template lists indicators by measure (thème), not by fiche, so those
-    # are shared by the fiches of the thème (CALPAE.md §7).
-    entries = sorted(
+    # Only the matrix rows this fiche lists (``fiche_indicator_lines``).
+    entries = (
         MatrixEntry.objects.filter(
             Q(action_year=action_year)
             | Q(
@@ -140,19 +164,17 @@ def action_indicator_sheet(action_year: ActionYear) -> IndicatorSheet:
                 action_year__isnull=True,
                 indicator__theme_id=action_year.theme_id,
             )
-        ).select_related("indicator"),
-        key=lambda entry: (entry.action_year_id is None, entry.position),
-    )
-    placed = {entry.indicator_id for entry in entries}
-    own = [
-        indicator
-        for indicator in Indicator.objects.filter(action_id=action_year.action_id).order_by(
-            "code", "pk"
         )
-        if indicator.pk not in placed
-    ]
+        .select_related("indicator")
+        .order_by("position", "pk")
+    )
+    lines = fiche_indicator_lines(
+        action_year,
+        entries,
+        Indicator.objects.filter(action_id=action_year.action_id).order_by("code", "pk"),
+    )
     periods = year_periods(convention_year.convention.department_id, year)
-    indicator_ids = [entry.indicator_id for entry in entries] + [i.pk for i in own]
+    indicator_ids = [indicator.pk for indicator, _, _ in lines]
     targets = {
         target.indicator_id: target
         for target in IndicatorTarget.objects.filter(
@@ -166,8 +188,6 @@ def action_indicator_sheet(action_year: ActionYear) -> IndicatorSheet:
         )
     }
     sheet = IndicatorSheet(action_year=action_year, year=year, periods=periods)
-    lines = [(entry.indicator, entry.printed_label, entry) for entry in entries]
-    lines += [(indicator, "", None) for indicator in own]
     for indicator, printed_label, entry in lines:
         label = printed_label or indicator.label
         sheet.rows.append(
@@ -267,44 +287,82 @@ def cells_saved_since(sheet: IndicatorSheet, version: int) -> set[str]:
     return keys
 
 
+NUMERIC_STATUSES = (ValueStatus.NUMBER, ValueStatus.PROJECTION)
+
+
+def measured_number(saved: IndicatorTarget | IndicatorValue | None) -> Decimal | None:
+    """The number a saved target or value counts for: a number or a projection, not a status."""
+    if saved is None or saved.status not in NUMERIC_STATUSES:
+        return None
+    return saved.number
+
+
 @dataclass(frozen=True)
-class IndicatorChart:
-    label: str
-    svg: str
-    description: str
+class IndicatorSeries:
+    """The values of indicators over the periods of their Département, read in one query: the
+    report takes its columns N-1 and N from it, the charts their points."""
+
+    values: dict[tuple[int, int], IndicatorValue]  # by (indicator, period)
+    by_indicator: dict[int, list[IndicatorValue]]  # in period order
+
+    def value(self, indicator_id: int, period_id: int) -> IndicatorValue | None:
+        return self.values.get((indicator_id, period_id))
+
+    def points(self, indicator_id: int) -> list[SeriesPoint]:
+        """What the chart draws: each period with a value (a status gives a point without a
+        number, so that its period still shows on the axis)."""
+        return [
+            SeriesPoint(
+                label=value.period.label,
+                value=measured_number(value),
+                axis_label=period_axis_label(
+                    kind=value.period.kind,
+                    year=value.period.year,
+                    start_date=value.period.start_date,
+                    end_date=value.period.end_date,
+                ),
+            )
+            for value in self.by_indicator.get(indicator_id, [])
+        ]
 
 
-def indicator_charts(sheet: IndicatorSheet) -> list[IndicatorChart]:
-    """For each indicator of the sheet with numbers, its values over every period of the
-    Département (all years) against the year's target: one query whatever the number of rows."""
-    from reports.charts import SeriesPoint, description, has_chart, indicator_chart_svg
-
-    department_id = sheet.action_year.convention_year.convention.department_id
-    indicator_ids = [row.indicator.pk for row in sheet.rows]
-    series: dict[int, list[SeriesPoint]] = {pk: [] for pk in indicator_ids}
+def indicator_series(
+    indicator_ids: Iterable[int], *, department_id: int, until_year: int
+) -> IndicatorSeries:
+    """The values of ``indicator_ids`` for every period of the Département up to
+    ``until_year`` (the periods of later years are not part of the year's account): one query."""
+    values: dict[tuple[int, int], IndicatorValue] = {}
+    by_indicator: dict[int, list[IndicatorValue]] = defaultdict(list)
     for value in (
         IndicatorValue.objects.filter(
-            indicator_id__in=indicator_ids, period__department_id=department_id
+            indicator_id__in=list(indicator_ids),
+            period__department_id=department_id,
+            period__year__lte=until_year,
         )
         .select_related("period")
         .order_by("period__end_date", "period__start_date", "period_id")
     ):
-        series[value.indicator_id].append(SeriesPoint(value.period.label, value.number))
-    charts = []
-    target_label = f"Objectif {sheet.year}"
-    for row in sheet.rows:
-        points = series[row.indicator.pk]
-        saved_target = row.target.saved
-        target = saved_target.number if saved_target is not None else None
-        if not has_chart(points, target):
-            continue
-        charts.append(
-            IndicatorChart(
-                label=row.label,
-                svg=indicator_chart_svg(
-                    title=row.label, points=points, target=target, target_label=target_label
-                ),
-                description=description(points, target, target_label),
-            )
+        values[(value.indicator_id, value.period_id)] = value
+        by_indicator[value.indicator_id].append(value)
+    return IndicatorSeries(values=values, by_indicator=dict(by_indicator))
+
+
+def indicator_charts(sheet: IndicatorSheet) -> list[Chart]:
+    """For each indicator of the sheet with numbers, its values over the periods of the
+    Département up to the sheet's year against the year's target: one query whatever the
+    number of rows. The Rapport d'exécution draws the same charts (``reports.report``)."""
+    series = indicator_series(
+        [row.indicator.pk for row in sheet.rows],
+        department_id=sheet.action_year.convention_year.convention.department_id,
+        until_year=sheet.year,
+    )
+    charts = [
+        indicator_chart(
+            label=row.label,
+            points=series.points(row.indicator.pk),
+            target=measured_number(row.target.saved),
+            target_label=objective_label(sheet.year),
         )
-    return charts
+        for row in sheet.rows
+    ]
+    return [chart for chart in charts if chart is not None]

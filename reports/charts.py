@@ -6,7 +6,11 @@ without JavaScript, and its data are also given as text next to it (``descriptio
 
 from __future__ import annotations
 
+import base64
+import datetime
+import functools
 import hashlib
+import re
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -16,6 +20,7 @@ import pygal
 from pygal.style import Style
 
 from reports.formatting import format_number
+from reports.tables import FinancialTable, RowKind, TableRow
 
 # pygal appends a legacy ``sys.meta_path`` finder for its map plugins (unused here); Python 3.11
 # warns (ImportWarning) each time an import reaches it. Take it out.
@@ -38,6 +43,13 @@ STYLE = Style(
     legend_font_size=11,
     title_font_size=13,
     value_font_size=10,
+    # Light solid guides, so that the target's dashed line stands out from them, on screen as
+    # on paper.
+    guide_stroke_color="#d0d0d0",
+    major_guide_stroke_color="#d0d0d0",
+    guide_stroke_dasharray="none",
+    major_guide_stroke_dasharray="none",
+    stroke_opacity=1,
 )
 
 
@@ -45,12 +57,81 @@ STYLE = Style(
 class SeriesPoint:
     label: str  # the period, as printed ("Résultat atteint en 2022")
     value: Decimal | None  # None: no number for that period (a status, or nothing entered)
+    # Under the axis, where the printed label does not fit: « 2022 », « 1er sem. 2022 ».
+    axis_label: str = ""
+
+
+def period_axis_label(
+    *, kind: str, year: int, start_date: datetime.date | None, end_date: datetime.date
+) -> str:
+    """A period named in a few characters, for a chart's axis: its printed label (« Résultat
+    atteint en 2020 et situation au 31 déc. 2020 pour la mesure mobilité ») does not fit under
+    one point. ``kind`` is a value of ``indicators.choices.PeriodKind``."""
+    start_month = (start_date or end_date).month
+    if kind == "year":
+        return str(year)
+    if kind == "semester":
+        return f"{'1er' if start_month <= 6 else '2e'} sem. {year}"
+    if kind == "quarter":
+        return f"T{(start_month - 1) // 3 + 1} {year}"
+    return f"{end_date:%d/%m/%Y}"  # a stock (« situation au 31 déc. 2018 ») or a partial value
 
 
 def has_chart(points: list[SeriesPoint], target: Decimal | None) -> bool:
     """A chart says something with two numbers or more, counting the target."""
     numbers = [point.value for point in points if point.value is not None]
     return len(numbers) + (target is not None) >= 2
+
+
+def objective_label(year: int) -> str:
+    """The target's name in an indicator chart's legend."""
+    return f"Objectif {year}"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart as the web page and the report show it: its title, the SVG, its data as text."""
+
+    label: str
+    svg: str
+    description: str
+
+    @property
+    def data_uri(self) -> str:
+        """The SVG as an image URL: the PDF prints it as an ``<img>``, a document of its own
+        whose style sheet does not reach the report's (see ``svg_data_uri``)."""
+        return svg_data_uri(self.svg)
+
+
+def svg_data_uri(svg: str) -> str:
+    """``data:image/svg+xml;base64,…``: WeasyPrint draws an ``<img>`` of it as it draws an
+    inline ``<svg>``, but an inline chart would add pygal's style sheet to the cascade of the
+    whole report, and its id to the report's (a chart shown twice would define it twice)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+
+
+def indicator_chart(
+    *, label: str, points: list[SeriesPoint], target: Decimal | None, target_label: str
+) -> Chart | None:
+    """The chart of an indicator (``None`` when it would say nothing, see ``has_chart``): the
+    one function the fiche's indicator page and the Rapport d'exécution both call."""
+    if not has_chart(points, target):
+        return None
+    return Chart(
+        label=label,
+        svg=_cached_indicator_svg(label, tuple(points), target, target_label),
+        description=description(points, target, target_label),
+    )
+
+
+# A thème's indicators are printed under each of its fiches: draw each chart once.
+@functools.lru_cache(maxsize=256)
+def _cached_indicator_svg(
+    title: str, points: tuple[SeriesPoint, ...], target: Decimal | None, target_label: str
+) -> str:
+    return indicator_chart_svg(
+        title=title, points=list(points), target=target, target_label=target_label
+    )
 
 
 def indicator_chart_svg(
@@ -72,12 +153,13 @@ def indicator_chart_svg(
         value_formatter=lambda value: format_number(Decimal(str(value))),
         include_x_axis=True,
         dots_size=4,
+        max_scale=8,  # a few graduations, each labelled: a chart for print as for the screen
         margin=12,
         margin_left=48,
         margin_right=72,
     )
     chart.title = title
-    chart.x_labels = [point.label for point in points]
+    chart.x_labels = [point.axis_label or point.label for point in points]
     chart.add("Valeur", [None if p.value is None else float(p.value) for p in points])
     if target is not None:
         chart.add(
@@ -85,19 +167,42 @@ def indicator_chart_svg(
             [float(target)] * len(points),
             show_dots=False,
             print_values=False,
-            stroke_style={"dasharray": "6, 4", "width": 2},
+            stroke_style={"dasharray": "8, 4", "width": 2.5},
         )
     return _static(chart.render(is_unicode=True))
 
 
+# Elements for pygal's script only: tooltips (hidden), their data (``<desc>``), hover titles.
+SCRIPT_ONLY_CLASSES = {"tooltip-overlay"}
+# Declarations of animations and of the browser's text selection: nothing to draw.
+SCREEN_ONLY_DECLARATIONS = ("transition", "-webkit-", "-moz-", "user-select")
+CSS_CLASS = re.compile(r"\.([\w-]+)")
+
+
 def _static(svg: str) -> str:
     """The SVG without pygal's configuration script (it copies the labels, user text, into a
-    ``<script>``) nor its generation comment, with an id that depends on the content only."""
+    ``<script>``) nor its generation comment, with an id that depends on the content only.
+
+    What serves the script only (tooltips, their data, the legends' ids) goes too, and the
+    style sheet keeps the rules that can apply to what is left: WeasyPrint parses and matches
+    it for each chart of a report, which took half of a chart's printing time."""
     root = ET.fromstring(svg)
     for parent in list(root.iter()):
         for child in list(parent):
-            if child.tag == f"{{{SVG_NS}}}script":
+            tag = child.tag.removeprefix(f"{{{SVG_NS}}}")
+            if (
+                tag in ("script", "desc")
+                or (tag == "title" and parent is not root)
+                or SCRIPT_ONLY_CLASSES & set(child.get("class", "").split())
+            ):
                 parent.remove(child)
+        # The legends' ids (« activate-serie-0 ») would be defined twice in a page showing two
+        # charts.
+        if parent is not root:
+            parent.attrib.pop("id", None)
+    classes = {name for element in root.iter() for name in element.get("class", "").split()}
+    for style in root.iter(f"{{{SVG_NS}}}style"):
+        style.text = _used_css(style.text or "", classes)
     # Namespaces given here, not registered once: other libraries change the global registry.
     ET.register_namespace("", SVG_NS)
     ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
@@ -108,6 +213,30 @@ def _static(svg: str) -> str:
     neutral = text.replace(old_id, "CHART-ID")
     stable = "chart-" + hashlib.sha1(neutral.encode()).hexdigest()[:12]
     return neutral.replace("CHART-ID", stable)
+
+
+def _used_css(css: str, classes: set[str]) -> str:
+    """pygal's minified style sheet (plain rules, no at-rule) without the selectors that match
+    nothing here — a class absent from the chart, a hover or visited state — nor the
+    declarations of animations."""
+    rules = []
+    for rule in css.replace("\n", "").split("}"):
+        selectors, _, declarations = rule.partition("{")
+        kept_selectors = [
+            selector.strip()
+            for selector in selectors.split(",")
+            if ":hover" not in selector
+            and ":visited" not in selector
+            and set(CSS_CLASS.findall(selector)) <= classes
+        ]
+        kept_declarations = [
+            declaration.strip()
+            for declaration in declarations.split(";")
+            if declaration.strip() and not declaration.strip().startswith(SCREEN_ONLY_DECLARATIONS)
+        ]
+        if kept_selectors and kept_declarations:
+            rules.append(",".join(kept_selectors) + "{" + ";".join(kept_declarations) + "}")
+    return "".join(rules)
 
 
 def description(points: list[SeriesPoint], target: Decimal | None, target_label: str) -> str:
@@ -160,21 +289,52 @@ def themes_chart_svg(*, title: str, themes: list[ThemeBudget]) -> str:
     return _static(chart.render(is_unicode=True))
 
 
-def theme_budgets(rows, short_labels: dict[str, str] | None = None) -> list[ThemeBudget]:
-    """From the thème sub-total rows of an execution table (``reports.tables.TableRow``);
-    ``short_labels`` by thème key, since the printed labels are too long for a chart axis."""
+def execution_themes_chart_svg(
+    table: FinancialTable, short_labels: dict[str, str] | None = None
+) -> str:
+    """The chart of an execution table by thème (``execution_theme_budgets``)."""
+    return themes_chart_svg(
+        title=f"Exécution {table.year} par thème",
+        themes=execution_theme_budgets(table, short_labels),
+    )
+
+
+def _amount(rows, *keys: str) -> Decimal:
+    return sum((row.amounts.get(key) or Decimal(0) for row in rows for key in keys), Decimal(0))
+
+
+def _theme_budget(label: str, rows) -> ThemeBudget:
+    return ThemeBudget(
+        label=label,
+        state=_amount(rows, "A", "B"),
+        cd=_amount(rows, "C", "D"),
+        other=_amount(rows, "E"),
+        realised=_amount(rows, "realised"),
+    )
+
+
+def execution_theme_budgets(
+    table: FinancialTable, short_labels: dict[str, str] | None = None
+) -> list[ThemeBudget]:
+    """Every thème of an execution table, in its order: its sub-total row, or the sum of its
+    fiches' rows where the official layout has no sub-total (the thème of the initiative
+    block), so that the thèmes add up to the « TOTAUX FINANCIERS »."""
     short_labels = short_labels or {}
-
-    def amount(row, *keys):
-        return sum((row.amounts.get(key) or Decimal(0) for key in keys), Decimal(0))
-
+    labels: dict[str, str] = {}
+    subtotals: dict[str, TableRow] = {}
+    actions: dict[str, list[TableRow]] = {}
+    for row in table.rows:
+        if row.theme_key is None or row.kind not in (RowKind.ACTION, RowKind.THEME_SUBTOTAL):
+            continue
+        labels.setdefault(row.theme_key, row.theme_label)
+        if row.kind == RowKind.THEME_SUBTOTAL:
+            subtotals[row.theme_key] = row
+        else:
+            actions.setdefault(row.theme_key, []).append(row)
     return [
-        ThemeBudget(
-            label=short_labels.get(row.theme_key) or row.theme_label,
-            state=amount(row, "A", "B"),
-            cd=amount(row, "C", "D"),
-            other=amount(row, "E"),
-            realised=amount(row, "realised"),
+        _theme_budget(
+            short_labels.get(key) or label,
+            [subtotals[key]] if key in subtotals else actions[key],
         )
-        for row in rows
+        for key, label in labels.items()
     ]

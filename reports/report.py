@@ -14,21 +14,35 @@ Layout of the national template, followed here::
           .1 Description de l'action   .2 Date de mise en place de l'action
           .3 Partenaires et co-financeurs   .4 Durée de l'action
           .5 Budget: .5.1 prévisionnel figurant dans la convention / .5.2 exécuté
-          .6 Indicateurs   .7 Bilan d'exécution   .8 Perspectives futures
+          .6 Indicateurs (table, then the chart of each indicator with numbers)
+          .7 Bilan d'exécution   .8 Perspectives futures
     2. Mesures à l'initiative du Département (same blocks)
+    3. Synthèse financière (not in the template, asked by issue 4: the totals of Annexe 2 in a
+       sentence, and the budget by funder against the amount realised by thème, as a chart)
     Annexe 1. Tableau des indicateurs / Annexe 2. Tableau financier N
+
+The charts are the SVG of :mod:`reports.charts`, the very function the web pages call.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from reports.charts import (
+    Chart,
+    SeriesPoint,
+    execution_themes_chart_svg,
+    indicator_chart,
+    objective_label,
+    svg_data_uri,
+)
 from reports.formatting import format_euros
-from reports.tables import Block, FinancialTable, number_sort_key
+from reports.tables import Block, FinancialTable, RowKind, number_sort_key
 
 REPORT_TITLE = (
     "Rapport d'exécution de la convention d'appui à la lutte contre la pauvreté "
@@ -97,6 +111,7 @@ class IndicatorInput:
     previous: Measure | None = None  # value of N-1
     current: Measure | None = None  # value of N
     target: Measure | None = None  # objectif N
+    series: tuple[SeriesPoint, ...] = ()  # the values of every period up to N, for the chart
 
 
 @dataclass(frozen=True)
@@ -232,6 +247,28 @@ class IndicatorLine:
 
 
 @dataclass(frozen=True)
+class ChartReference:
+    """Where the charts of indicators shared with an earlier fiche (the indicators of a thème
+    are listed under each of its fiches) are printed, instead of printing them again."""
+
+    anchor: str  # of the earlier fiche's charts
+    path: str
+    printed_title: str
+    count: int
+    of_all: bool  # every indicator of the fiche is charted there
+
+    @property
+    def text(self) -> str:
+        if self.of_all:
+            if self.count == 1:
+                return "Le graphique de cet indicateur figure au"
+            return "Les graphiques de ces indicateurs figurent au"
+        if self.count == 1:
+            return "Le graphique d'un de ces indicateurs figure au"
+        return f"Les graphiques de {self.count} de ces indicateurs figurent au"
+
+
+@dataclass(frozen=True)
 class FicheSection:
     anchor: str
     path: str  # « 1.1.1 »: the section number in the report
@@ -248,6 +285,12 @@ class FicheSection:
     indicators: tuple[IndicatorLine, ...]
     execution_review: tuple[Paragraph, ...]
     outlook: tuple[Paragraph, ...]
+    charts: tuple[Chart, ...] = ()  # the indicators with numbers, in the table's order
+    charts_elsewhere: tuple[ChartReference, ...] = ()  # printed under an earlier fiche
+
+    @property
+    def charts_anchor(self) -> str:
+        return f"{self.anchor}-graphiques"
 
 
 @dataclass(frozen=True)
@@ -269,12 +312,32 @@ class BlockSection:
 
 
 @dataclass(frozen=True)
+class FinancialSynthesis:
+    """Synthèse financière: after the fiches, the year's totals (those of Annexe 2) in a
+    sentence and the budget by funder against the amount realised, by thème, as a chart."""
+
+    path: str  # « 3 »
+    title: str
+    summary: str
+    chart_svg: str = ""  # nothing to draw before an executed budget is entered
+
+    @property
+    def chart_data_uri(self) -> str:
+        return svg_data_uri(self.chart_svg) if self.chart_svg else ""
+
+    @property
+    def anchor(self) -> str:
+        return "synthese-financiere"
+
+
+@dataclass(frozen=True)
 class ExecutionReport:
     cover: Cover
     blocks: tuple[BlockSection, ...]
     previous_label: str  # header of the N-1 value column
     current_label: str  # header of the N value column
     financial_table: FinancialTable
+    synthesis: FinancialSynthesis | None = None
     indicator_matrix: object | None = None  # reports.matrix.IndicatorMatrix, for Annexe 1
 
     @property
@@ -342,7 +405,52 @@ def _raw(measure: Measure | None) -> str:
     return measure.raw if measure is not None else ""
 
 
-def _fiche_section(fiche: FicheInput, path: str) -> FicheSection:
+def percentage(part: Decimal, whole: Decimal) -> Decimal | None:
+    if not whole:
+        return None
+    return (part / whole * HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+
+
+SYNTHESIS_TITLE = "Synthèse financière"
+
+
+def financial_synthesis(
+    table: FinancialTable, *, path: str, short_labels: dict[str, str] | None = None
+) -> FinancialSynthesis:
+    """The synthesis of the execution table: the grand total's budget F by funder (État =
+    A+B, Département = C+D, autres = E) and the amount realised, in a sentence."""
+    year = table.year
+    if not table.rows_of_kind(RowKind.ACTION):
+        return FinancialSynthesis(
+            path=path,
+            title=SYNTHESIS_TITLE,
+            summary=f"Aucun budget exécuté n'est saisi pour {year}.",
+        )
+
+    def amount(*keys: str) -> Decimal:
+        return sum((table.grand_total.amounts.get(key) or Decimal(0) for key in keys), Decimal(0))
+
+    total, realised = amount("F"), amount("realised")
+    rate = percentage(realised, total)
+    summary = (
+        f"En {year}, le budget global des actions s'élève à {format_euros(total)} : "
+        f"{format_euros(amount('A', 'B'))} de crédits de l'État (A+B), "
+        f"{format_euros(amount('C', 'D'))} de crédits du Département (C+D) et "
+        f"{format_euros(amount('E'))} d'autres financeurs (E). "
+        f"Le montant réalisé au 31/12/{year} est de {format_euros(realised)}"
+        + (f", soit {rate}\u00a0% du budget global" if rate is not None else "")
+        + ". Le graphique compare, par thème, le budget de chaque financeur au montant "
+        "réalisé ; le détail par fiche-action figure à l'annexe 2."
+    )
+    return FinancialSynthesis(
+        path=path,
+        title=SYNTHESIS_TITLE,
+        summary=summary,
+        chart_svg=execution_themes_chart_svg(table, short_labels),
+    )
+
+
+def _fiche_section(fiche: FicheInput, path: str, year: int) -> FicheSection:
     start = fiche.start_date_text.strip()
     if not start and fiche.start_date is not None:
         start = format_date(fiche.start_date)
@@ -373,7 +481,62 @@ def _fiche_section(fiche: FicheInput, path: str) -> FicheSection:
         ),
         execution_review=paragraphs(fiche.execution_review),
         outlook=paragraphs(fiche.outlook),
+        charts=tuple(
+            chart
+            for indicator in fiche.indicators
+            if (
+                chart := indicator_chart(
+                    label=indicator.label,
+                    points=list(indicator.series),
+                    target=indicator.target.number if indicator.target is not None else None,
+                    target_label=objective_label(year),
+                )
+            )
+            is not None
+        ),
     )
+
+
+def _without_repeated_charts(blocks: list[BlockSection]) -> list[BlockSection]:
+    """Each chart printed once, under the first fiche that shows it; the later fiches refer to
+    it (« Les graphiques de 6 de ces indicateurs figurent au 1.4.1 … »)."""
+    first: dict[Chart, FicheSection] = {}
+
+    def fiche_charts(fiche: FicheSection) -> FicheSection:
+        new = tuple(chart for chart in fiche.charts if chart not in first)
+        earlier: dict[str, tuple[FicheSection, int]] = {}  # by anchor: the fiche, its charts
+        for chart in fiche.charts:
+            if chart in first:
+                section = first[chart]
+                _, count = earlier.get(section.anchor, (section, 0))
+                earlier[section.anchor] = (section, count + 1)
+        for chart in new:
+            first[chart] = fiche
+        return dataclasses.replace(
+            fiche,
+            charts=new,
+            charts_elsewhere=tuple(
+                ChartReference(
+                    anchor=section.charts_anchor,
+                    path=section.path,
+                    printed_title=section.printed_title,
+                    count=count,
+                    of_all=count == len(fiche.indicators),
+                )
+                for section, count in earlier.values()
+            ),
+        )
+
+    return [
+        dataclasses.replace(
+            block,
+            themes=tuple(
+                dataclasses.replace(theme, fiches=tuple(fiche_charts(f) for f in theme.fiches))
+                for theme in block.themes
+            ),
+        )
+        for block in blocks
+    ]
 
 
 def build_execution_report(
@@ -383,14 +546,19 @@ def build_execution_report(
     financial_table: FinancialTable,
     previous_label: str = "",
     current_label: str = "",
+    theme_short_labels: dict[str, str] | None = None,
 ) -> ExecutionReport:
     """The report: retired fiches left out, the others by block (socle, then initiative, as the
     convention classes them) and by number of the year, the consecutive fiches of a thème
     under one thème heading; sections numbered 1, 1.1, 1.1.1 as in the national template.
+    A chart is printed once: a fiche sharing indicators with an earlier one refers to it.
 
     The numbers of the year follow the convention's order, which the official report follows
     (premier accueil, référent de parcours, insertion…); the financial table orders thèmes
     differently (CALPAE.md §4.2).
+
+    The synthesis follows the blocks (« 3. Synthèse financière » after the two blocks); its
+    chart names the thèmes by ``theme_short_labels`` (by thème key) when given.
     """
     active = [fiche for fiche in fiches if not fiche.retired]
     blocks = []
@@ -416,7 +584,7 @@ def build_execution_report(
                     path=theme_path,
                     label=group[0].theme_label,
                     fiches=tuple(
-                        _fiche_section(fiche, f"{theme_path}.{index}")
+                        _fiche_section(fiche, f"{theme_path}.{index}", cover.year)
                         for index, fiche in enumerate(group, start=1)
                     ),
                 )
@@ -427,8 +595,13 @@ def build_execution_report(
     year = cover.year
     return ExecutionReport(
         cover=cover,
-        blocks=tuple(blocks),
+        blocks=tuple(_without_repeated_charts(blocks)),
         previous_label=previous_label or f"Valeur au 31/12/{year - 1}",
         current_label=current_label or f"Valeur au 31/12/{year}",
         financial_table=financial_table,
+        synthesis=None
+        if financial_table is None
+        else financial_synthesis(
+            financial_table, path=str(len(blocks) + 1), short_labels=theme_short_labels
+        ),
     )

@@ -3,7 +3,12 @@
 :func:`execution_report` reads the whole year in a fixed number of queries, whatever the number
 of fiches and indicators: 9 for the fiches, their budgets and indicators (convention year,
 fiches, budgets, thèmes of the year, matrix entries, the fiches' own indicators, periods,
-targets, values) plus the 6 of ``reports.selectors.execution_table`` for Annexe 2: 15.
+targets, and the values of every period up to N, which give both the columns N-1 and N and the
+charts), plus those of ``reports.selectors.execution_table`` (Annexe 2, the synthesis) and of
+``reports.matrix_selectors.indicator_matrix`` (Annexe 1).
+
+The values are read by ``indicators.selectors.indicator_series``, as for the fiche's indicator
+page, so that its charts and the report's are drawn from the same numbers.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import dataclasses
 import datetime
 from collections import defaultdict
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from actions.choices import ActionStatus, BudgetKind
@@ -20,6 +25,7 @@ from actions.models import ActionYear, Budget
 from conventions.models import ConventionYear, ThemeYear
 from indicators.choices import PeriodKind, ValueStatus
 from indicators.models import Indicator, IndicatorTarget, IndicatorValue, MatrixEntry, Period
+from indicators.selectors import fiche_indicator_lines, indicator_series, measured_number
 from reports.matrix_selectors import indicator_matrix
 from reports.report import (
     BudgetInput,
@@ -33,7 +39,6 @@ from reports.report import (
 from reports.selectors import execution_table
 from reports.tables import CENT, printed_title
 
-NUMERIC_STATUSES = (ValueStatus.NUMBER, ValueStatus.PROJECTION)
 # A number written as text, or a status explained by its own text: the raw text says it all.
 SILENT_STATUSES = (ValueStatus.NUMBER, ValueStatus.PROJECTION, ValueStatus.TEXT)
 
@@ -43,7 +48,7 @@ def _measure(saved: IndicatorValue | IndicatorTarget | None) -> Measure | None:
         return None
     return Measure(
         raw=saved.raw,
-        number=saved.number if saved.status in NUMERIC_STATUSES else None,
+        number=measured_number(saved),
         status_label=""
         if saved.status in SILENT_STATUSES
         else str(ValueStatus(saved.status).label),
@@ -102,9 +107,8 @@ def execution_report(
         )
     }
 
-    # The indicators of each fiche, by the rule of ``indicators.selectors.action_indicator_sheet``:
-    # the matrix rows placed on the fiche, then the rows of its thème placed on no fiche, then
-    # the fiche's own indicators.
+    # The indicators of each fiche, by the rule of the fiche's indicator page
+    # (``indicators.selectors.fiche_indicator_lines``), from the entries of the whole year.
     entries = list(
         MatrixEntry.objects.filter(convention_year=convention_year)
         .select_related("indicator")
@@ -122,7 +126,6 @@ def execution_report(
     )
     previous_period = year_period(periods, year - 1)
     current_period = year_period(periods, year)
-    chosen = [period.pk for period in (previous_period, current_period) if period is not None]
     indicator_ids = {entry.indicator_id for entry in entries} | {
         indicator.pk for indicators in own_indicators.values() for indicator in indicators
     }
@@ -132,16 +135,11 @@ def execution_report(
             convention_year=convention_year, indicator_id__in=indicator_ids
         )
     }
-    values = {
-        (value.indicator_id, value.period_id): value
-        for value in IndicatorValue.objects.filter(
-            Q(indicator_id__in=indicator_ids) & Q(period_id__in=chosen)
-        )
-    }
+    series = indicator_series(indicator_ids, department_id=department.pk, until_year=year)
 
     def indicator_input(indicator: Indicator, label: str) -> IndicatorInput:
         def value(period: Period | None) -> Measure | None:
-            return None if period is None else _measure(values.get((indicator.pk, period.pk)))
+            return None if period is None else _measure(series.value(indicator.pk, period.pk))
 
         return IndicatorInput(
             label=label or indicator.label,
@@ -149,22 +147,15 @@ def execution_report(
             previous=value(previous_period),
             current=value(current_period),
             target=_measure(targets.get(indicator.pk)),
+            series=tuple(series.points(indicator.pk)),
         )
 
     def indicators_of(action_year: ActionYear) -> tuple[IndicatorInput, ...]:
-        placed = [entry for entry in entries if entry.action_year_id == action_year.pk]
-        shared = [
-            entry
-            for entry in entries
-            if entry.action_year_id is None and entry.indicator.theme_id == action_year.theme_id
-        ]
-        listed = {entry.indicator_id for entry in placed + shared}
         return tuple(
-            indicator_input(entry.indicator, entry.printed_label) for entry in placed + shared
-        ) + tuple(
-            indicator_input(indicator, "")
-            for indicator in own_indicators[action_year.action_id]
-            if indicator.pk not in listed
+            indicator_input(indicator, printed_label)
+            for indicator, printed_label, _ in fiche_indicator_lines(
+                action_year, entries, own_indicators[action_year.action_id]
+            )
         )
 
     fiches = []
@@ -209,5 +200,9 @@ def execution_report(
         financial_table=execution_table(convention_year),
         previous_label=previous_period.label if previous_period else "",
         current_label=current_period.label if current_period else "",
+        theme_short_labels={
+            theme_year.theme.code: theme_year.theme.short_label
+            for theme_year in theme_years.values()
+        },
     )
     return dataclasses.replace(report, indicator_matrix=indicator_matrix(convention_year))

@@ -5,11 +5,13 @@ database tests check that the selector reads a year in a fixed number of queries
 check what a reader finds in the printed report of Seine-et-Marne 2022 (demo data).
 """
 
+import base64
 import datetime
 import io
 import re
 import time
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -18,6 +20,10 @@ from pypdf import PdfReader
 
 from actions.models import ActionYear
 from conventions.models import ConventionYear
+from indicators.models import Indicator, IndicatorValue, Period
+from indicators.selectors import action_indicator_sheet, indicator_charts
+from reports.charts import SeriesPoint
+from reports.matrix_selectors import indicator_matrix
 from reports.report import (
     BudgetInput,
     Cover,
@@ -29,12 +35,14 @@ from reports.report import (
     budget_split,
     build_execution_report,
     degree_of_realisation,
+    financial_synthesis,
     paragraphs,
     realisation_rate,
 )
 from reports.report_pdf import execution_report_html, execution_report_pdf
 from reports.report_selectors import execution_report
-from reports.tables import RowKind
+from reports.selectors import execution_table
+from reports.tables import Block, FinancialTable, RowKind, TableKind, TableRow
 
 GENERATED_ON = datetime.date(2025, 1, 15)
 
@@ -187,26 +195,212 @@ def test_report_orders_numbers_and_leaves_out_retired_fiches():
     assert report.previous_label == "Valeur au 31/12/2021"
 
 
+# --- Charts and synthesis (pure) ----------------------------------------------------------------
+
+COVER = Cover("Département de Test", "99", "Région", "Convention", 2022, GENERATED_ON)
+SERIES = (
+    SeriesPoint("Résultat atteint en 2021", Decimal(40), "2021"),
+    SeriesPoint("Résultat atteint en 2022", Decimal(55), "2022"),
+)
+
+
+TARGET = Measure("60", Decimal(60))
+
+
+def _indicator(label, series=SERIES, target=TARGET):
+    return IndicatorInput(label, "higher", None, None, target, series=series)
+
+
+def test_each_indicator_with_numbers_has_its_chart_after_the_table():
+    no_number = (SeriesPoint("Résultat atteint en 2022", None, "2022"),)
+    report = build_execution_report(
+        cover=COVER,
+        fiches=[
+            _fiche(
+                "a",
+                "socle",
+                "t1",
+                "1.1",
+                indicators=(
+                    _indicator("Nombre de jeunes accompagnés"),
+                    _indicator("Données non disponibles", series=no_number, target=None),
+                    _indicator("Délai moyen", target=None),
+                ),
+            )
+        ],
+        financial_table=None,
+    )
+    (fiche,) = report.fiches
+    assert [chart.label for chart in fiche.charts] == [
+        "Nombre de jeunes accompagnés",
+        "Délai moyen",
+    ]
+    first = fiche.charts[0]
+    assert "Objectif 2022" in first.svg and ">Nombre de jeunes accompagnés<" in first.svg
+    assert first.description == (
+        "Résultat atteint en 2021 : 40 ; Résultat atteint en 2022 : 55 ; Objectif 2022 : 60."
+    )
+    assert "Objectif" not in fiche.charts[1].description
+
+
+def test_a_chart_shared_by_the_fiches_of_a_theme_is_printed_once():
+    shared = (_indicator("Nombre de jeunes accompagnés"), _indicator("Délai moyen"))
+    report = build_execution_report(
+        cover=COVER,
+        fiches=[
+            _fiche("a", "socle", "t1", "1.1", indicators=shared),
+            _fiche("b", "socle", "t1", "1.2", indicators=(*shared, _indicator("Propre à b"))),
+            _fiche("c", "socle", "t1", "1.3", indicators=shared),
+        ],
+        financial_table=None,
+    )
+    first, second, third = report.fiches
+    assert len(first.charts) == 2 and not first.charts_elsewhere
+    assert [chart.label for chart in second.charts] == ["Propre à b"]
+    (reference,) = second.charts_elsewhere
+    assert (reference.path, reference.anchor, reference.count) == ("1.1.1", "fiche-a-graphiques", 2)
+    assert reference.text == "Les graphiques de 2 de ces indicateurs figurent au"
+    assert third.charts == ()
+    assert third.charts_elsewhere[0].text == "Les graphiques de ces indicateurs figurent au"
+
+
+def _table(rows, year=2022):
+    return FinancialTable(
+        kind=TableKind.EXECUTION, year=year, title_lines=(), columns=(), rows=tuple(rows)
+    )
+
+
+def _row(kind, theme_key, amounts):
+    return TableRow(
+        kind=kind,
+        block=Block.SOCLE,
+        theme_key=theme_key,
+        theme_label=f"Thème {theme_key}",
+        chorus="",
+        number="",
+        title="",
+        amounts={key: Decimal(value) for key, value in amounts.items()},
+    )
+
+
+def test_financial_synthesis_gives_the_totals_in_a_sentence():
+    amounts = {"A": "300", "B": "100", "C": "500", "D": "0", "E": "100", "F": "1000"}
+    table = _table(
+        [
+            _row(RowKind.ACTION, "t1", {**amounts, "realised": "730"}),
+            _row(RowKind.THEME_SUBTOTAL, "t1", {**amounts, "realised": "730"}),
+            _row(RowKind.GRAND_TOTAL, None, {**amounts, "realised": "730"}),
+        ]
+    )
+    synthesis = financial_synthesis(table, path="3", short_labels={"t1": "Court"})
+    assert (synthesis.path, synthesis.title) == ("3", "Synthèse financière")
+    assert _spaced(synthesis.summary).startswith(
+        "En 2022, le budget global des actions s'élève à 1 000,00 € : 400,00 € de crédits de "
+        "l'État (A+B), 500,00 € de crédits du Département (C+D) et 100,00 € d'autres financeurs "
+        "(E). Le montant réalisé au 31/12/2022 est de 730,00 €, soit 73 % du budget global."
+    )
+    assert "Exécution 2022 par thème" in synthesis.chart_svg
+    assert ">Court<" in synthesis.chart_svg
+
+
+def test_financial_synthesis_without_executed_budget_has_no_chart():
+    table = _table([_row(RowKind.GRAND_TOTAL, None, {"F": "0", "realised": "0"})])
+    synthesis = financial_synthesis(table, path="2")
+    assert synthesis.summary == "Aucun budget exécuté n'est saisi pour 2022."
+    assert synthesis.chart_svg == "" and synthesis.chart_data_uri == ""
+
+
 # --- Selector -----------------------------------------------------------------------------------
+
+
+def _query_count(function, *args, **kwargs) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        function(*args, **kwargs)
+    return len(queries)
 
 
 @pytest.mark.django_db
 def test_report_reads_a_year_in_a_fixed_number_of_queries():
+    """9 queries of its own (the values of every period, for the columns and the charts, in
+    one), plus those of Annexe 2's table and Annexe 1's matrix: the same for 16 fiches with
+    their charts as for 2 fiches, or with one more period of values."""
     convention_year = _year("77", 2022)
+    annexes = _query_count(execution_table, convention_year) + _query_count(
+        indicator_matrix, convention_year
+    )
     with CaptureQueriesContext(connection) as all_fiches:
         report = execution_report(convention_year, generated_on=GENERATED_ON)
     assert len(report.fiches) == 16
+    assert sum(len(fiche.charts) for fiche in report.fiches) >= 6
+    assert len(all_fiches) == 9 + annexes
     kept = list(
-        ActionYear.objects.filter(convention_year=convention_year)
-        .order_by("number")
-        .values_list("pk", flat=True)[:2]
+        ActionYear.objects.filter(
+            convention_year=convention_year, number__in=("1.1", "4.1")
+        ).values_list("pk", flat=True)
     )
     ActionYear.objects.filter(convention_year=convention_year).exclude(pk__in=kept).delete()
     with CaptureQueriesContext(connection) as two_fiches:
         report = execution_report(convention_year, generated_on=GENERATED_ON)
     assert len(report.fiches) == 2
-    assert len(two_fiches) == len(all_fiches) == 19  # 15, and 4 for the indicator matrix
+    assert len(two_fiches) == len(all_fiches)
+    # One more period, with a value for each indicator: more points, not more queries.
+    period = Period.objects.create(
+        department=convention_year.convention.department,
+        label="Situation au 31 déc. 2017",
+        kind="baseline",
+        year=2017,
+        end_date=datetime.date(2017, 12, 31),
+    )
+    IndicatorValue.objects.bulk_create(
+        IndicatorValue(indicator=indicator, period=period, raw="12", number=Decimal(12))
+        for indicator in Indicator.objects.all()
+    )
+    with CaptureQueriesContext(connection) as more_values:
+        report = execution_report(convention_year, generated_on=GENERATED_ON)
+    assert len(more_values) == len(all_fiches)
+    assert any(
+        "Situation au 31 déc. 2017 : 12" in chart.description
+        for fiche in report.fiches
+        for chart in fiche.charts
+    )
     print(f"\nRapport d'exécution : {len(all_fiches)} requêtes")
+
+
+@pytest.mark.django_db
+def test_report_charts_are_those_of_the_indicator_page():
+    """The same function, fed from the same numbers: the report's charts of a fiche are the
+    very SVG of its indicator page."""
+    convention_year = _year("77", 2022)
+    report = execution_report(convention_year, generated_on=GENERATED_ON)
+    action_year = ActionYear.objects.select_related("convention_year__convention").get(
+        convention_year=convention_year, number="4.1"
+    )
+    fiche = next(fiche for fiche in report.fiches if fiche.number == "4.1")
+    page_charts = indicator_charts(action_indicator_sheet(action_year))
+    assert len(page_charts) == 6
+    assert list(fiche.charts) == page_charts
+
+
+@pytest.mark.django_db
+def test_report_charts_stop_at_its_year_and_draw_its_target():
+    """The 2022 report leaves out the 1st quarter of 2023; the 2023 report draws it, against
+    the 2023 target of the convention (ANNEXE 8)."""
+    label = "Nombre de bénéficiaires en cours d'accompagnement par l'accompagnement global"
+
+    def chart_of(year):
+        report = execution_report(_year("77", year), generated_on=GENERATED_ON)
+        return next(
+            chart
+            for fiche in report.fiches
+            for chart in fiche.charts
+            if chart.label.startswith(label)
+        )
+
+    assert "2023" not in chart_of(2022).description
+    assert chart_of(2023).description.endswith(
+        "Résultat atteint sur le 1er trimestre 2023 (conventions en année glissante) : 729 ; "
+        "Objectif 2023 : 709."
+    )
 
 
 @pytest.mark.django_db
@@ -326,3 +520,134 @@ def test_annex_1_is_the_indicator_matrix_of_the_year(report_pdf):
     annex = " ".join(text for text in pages if "TABLEAU DES INDICATEURS" in text)
     assert "1. Enfants et jeunes" in annex
     assert "Nombre de premiers contacts établis" in annex
+
+
+# --- Charts and synthesis in the printed report -------------------------------------------------
+
+SVG_IMAGE = re.compile(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)"')
+
+
+def _images(html: str) -> list[tuple[str, str]]:
+    """The SVG images of some HTML: (the SVG, its alternative text)."""
+    return [
+        (base64.b64decode(data).decode(), unescape(alt)) for data, alt in SVG_IMAGE.findall(html)
+    ]
+
+
+@pytest.fixture(scope="module")
+def report_html(report_pdf):
+    report, _, _ = report_pdf
+    return execution_report_html(report)
+
+
+def _fiche_html(html: str, fiche) -> str:
+    return html.split(f'<article class="fiche" id="{fiche.anchor}">')[1].split("</article>")[0]
+
+
+@pytest.mark.django_db
+def test_report_shows_the_charts_of_a_fiche_after_its_indicator_table(report_pdf, report_html):
+    report, _, _ = report_pdf
+    fiche = next(fiche for fiche in report.fiches if fiche.number == "4.1")
+    section = _fiche_html(report_html, fiche)
+    table_end = section.index("</table>", section.index('class="report-table indicator-table"'))
+    review = section.index(f"{fiche.path}.7. Bilan d")
+    assert table_end < section.index('class="report-charts"') < review
+    images = _images(section)
+    assert len(images) == 6
+    title = "Nombre total de 1ers rendez-vous d'accompagnement fixés"
+    svg, alt = next((svg, alt) for svg, alt in images if f">{title}<" in svg)
+    assert svg.startswith("<svg")
+    assert ">1er sem. 2022<" in svg  # the periods under the axis
+    assert "5\u00a0265" in svg  # the value of 2022, printed on its point
+    assert alt.startswith(f"{title} — Résultat atteint en 2019 : 4\u00a0767 ; ")
+
+
+@pytest.mark.django_db
+def test_report_refers_to_the_charts_of_the_theme_printed_under_its_first_fiche(
+    report_pdf, report_html
+):
+    report, _, pages = report_pdf
+    first, second = (fiche for fiche in report.fiches if fiche.number in ("5.1", "5.2"))
+    assert len(_images(_fiche_html(report_html, first))) == 6
+    section = _fiche_html(report_html, second)
+    assert _images(section) == []
+    assert (
+        f'Les graphiques de ces indicateurs figurent au <a class="page-reference" '
+        f'href="#{first.anchor}-graphiques">{first.path}.'
+    ) in section
+    # In the PDF, the reference gives the page of the charts.
+    text = _spaced(" ".join(pages))
+    reference = re.search(
+        re.escape(f"Les graphiques de ces indicateurs figurent au {first.path}.")
+        + r"[^.]*?, page (\d+)\.",
+        text,
+    )
+    assert reference, "renvoi aux graphiques"
+    charts_page = _spaced(pages[int(reference.group(1)) - 1])
+    assert "1er sem. 2022" in charts_page and "Valeur" in charts_page
+
+
+@pytest.mark.django_db
+def test_pdf_draws_the_charts(report_pdf):
+    """WeasyPrint draws the SVG: its texts (title, axis, legend) are in the page."""
+    _, _, pages = report_pdf
+    drawn = [
+        _spaced(text)
+        for text in pages
+        if "Nombre total de 1ers rendez-vous d'accompagnement fixés" in _spaced(text)
+        and "1er sem. 2022" in _spaced(text)
+    ]
+    assert drawn
+    assert "Valeur" in drawn[0] and "2021" in drawn[0]
+
+
+@pytest.mark.django_db
+def test_report_has_a_financial_synthesis_before_the_annexes(report_pdf, report_html):
+    report, _, pages = report_pdf
+    synthesis = report.synthesis
+    assert (synthesis.path, synthesis.title) == ("3", "Synthèse financière")
+    section = report_html.split('<section class="synthesis" id="synthese-financiere">')[1]
+    section = section.split("</section>")[0]
+    assert report_html.index('id="synthese-financiere"') < report_html.index('id="annexe-1"')
+    assert report_html.index(f'id="{report.fiches[-1].anchor}"') < report_html.index(
+        'id="synthese-financiere"'
+    )
+    text = _spaced(unescape(section))
+    assert "3. Synthèse financière" in text
+    assert "le budget global des actions s'élève à 11 178 230,00 €" in text
+    assert "Le montant réalisé au 31/12/2022 est de 8 195 325,07 €, soit 73 % du budget global" in (
+        text
+    )
+    ((svg, _),) = _images(section)
+    assert ">Exécution 2022 par thème<" in svg
+    assert ">Initiative du Département<" in svg  # the thème without sub-total row
+    assert ">Réalisé au 31/12<" in svg
+    # In the PDF: its own page, after the fiches and before Annexe 1, with the chart drawn.
+    page = next(
+        number
+        for number, text in enumerate(pages, start=1)
+        if "3. Synthèse financière" in text and "Sommaire" not in text
+    )
+    assert "Exécution 2022 par thème" in pages[page - 1]
+    annex = next(
+        number
+        for number, text in enumerate(pages, start=1)
+        if "Annexe 1." in text and number > page
+    )
+    assert page < annex
+
+
+@pytest.mark.django_db
+def test_table_of_contents_lists_the_synthesis_and_the_annexes_with_their_page(report_pdf):
+    _, _, pages = report_pdf
+    toc = " ".join(text for text in pages[:4] if "Sommaire" in text or "...." in text)
+    for heading, printed in (
+        ("3. Synthèse financière", "Exécution 2022 par thème"),
+        ("Annexe 1. Tableau des indicateurs", "TABLEAU DES INDICATEURS"),
+        ("Annexe 2. Tableau financier 2022", "TOTAUX FINANCIERS"),
+    ):
+        match = _toc_entry(heading).search(toc)
+        assert match, heading
+        page = pages[int(match.group(1)) - 1]
+        assert _squash(heading) in _squash(page), heading
+        assert printed in page or printed in pages[int(match.group(1))], heading
