@@ -121,6 +121,7 @@ NUMBER = _spec(
 )
 TITLE = _spec("title", "Intitulé de l'action", r"\bintitule\b|^libelle\b|^actions?$")
 COMMENT = _spec("comment", "Commentaire", r"\bcommentaires?\b|\bobservations?\b")
+C = _spec("C", "C Crédits CD affectés", rf"\bcredits? {_CD}\b.*\baffecte", amount=True, letter="C")
 B = _spec(
     "B",
     "B Crédits Etat reportés",
@@ -160,13 +161,7 @@ EXECUTION = LayoutSpec(
             letter="A",
         ),
         B,
-        _spec(
-            "C",
-            "C Crédits CD affectés",
-            rf"\bcredits? {_CD}\b.*\baffecte",
-            amount=True,
-            letter="C",
-        ),
+        C,
         _spec(
             "D",
             "D Crédits CD reprogrammés",
@@ -213,13 +208,7 @@ PLANNED = LayoutSpec(
             letter="A",
         ),
         B,
-        _spec(
-            "C",
-            "C Crédits CD affectés",
-            rf"\bcredits? {_CD}\b.*\baffecte",
-            amount=True,
-            letter="C",
-        ),
+        C,
         VALORISATION,
         _spec(
             "D",
