@@ -34,7 +34,8 @@ def fiche():
     programme = Programme.objects.get(code="calpae")
     convention = convention_create(
         actor=user,
-        department=Department.objects.get(code="77"),
+        # A Département without demo data: Seine-et-Marne already has a convention from that day.
+        department=Department.objects.get(code="93"),
         programme=programme,
         title="Convention d'essai",
         start_date="2023-01-01",
