@@ -1536,3 +1536,15 @@ def test_any_cells_under_a_real_header_give_problems_never_a_crash(
     for parsed_action in parsed.actions:
         for amount in parsed_action.amounts.values():
             assert amount.value is None or amount.value >= 0
+
+
+def test_an_archive_asking_for_an_unknown_zip_version_is_refused():
+    """Found by the fuzzing above: zipfile raises NotImplementedError for it."""
+    workbook = openpyxl.Workbook()
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    data = bytearray(buffer.getvalue())
+    central = data.index(b"PK\x01\x02")
+    data[central + 6 : central + 8] = (134).to_bytes(2, "little")  # "version 13.4 needed"
+    with pytest.raises(WorkbookError, match="endommagé ou incomplet"):
+        open_workbook(bytes(data), "tableau.xlsx")

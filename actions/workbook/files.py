@@ -180,7 +180,14 @@ def _inspect_archive(data: bytes, name: str, limits: Limits) -> _ArchiveFacts:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,  # a central directory asking for an unknown zip version
+        OSError,
+        ValueError,
+        EOFError,
+    ) as error:
         raise WorkbookError(damaged) from error
 
     bomb = (
