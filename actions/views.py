@@ -46,6 +46,37 @@ def _department_id(action_year: ActionYear) -> int:
     return action_year.convention_year.convention.department_id
 
 
+def _form_page(
+    request,
+    form,
+    *,
+    title: str,
+    submit: str,
+    action_year: ActionYear | None = None,
+    convention_year: ConventionYear | None = None,
+    rows=None,
+    cancel_url: str = "",
+    **context,
+) -> HttpResponse:
+    """The generic form page (``actions/form.html``) of a year or of a fiche: its fields, the
+    error summary, and a way back to the fiche (or the year)."""
+    return render(
+        request,
+        "actions/form.html",
+        {
+            "action_year": action_year,
+            "convention_year": convention_year or action_year.convention_year,
+            "form": form,
+            "rows": _field_rows(form) if rows is None else rows,
+            "error_count": error_count(form),
+            "title": title,
+            "submit": submit,
+            "cancel_url": cancel_url or reverse("actions:detail", args=[action_year.pk]),
+            **context,
+        },
+    )
+
+
 def _field_rows(form, current: dict | None = None, unit: str = "", notes: dict | None = None):
     """(bound field, value saved meanwhile, unit, findings) for the form templates."""
     current, notes = current or {}, notes or {}
@@ -153,18 +184,13 @@ def action_create(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Fiche {action_year.number} créée.")
             return redirect("actions:detail", pk=action_year.pk)
-    return render(
+    return _form_page(
         request,
-        "actions/form.html",
-        {
-            "convention_year": convention_year,
-            "form": form,
-            "rows": _field_rows(form),
-            "error_count": error_count(form),
-            "title": f"Nouvelle fiche-action {convention_year.year}",
-            "submit": "Créer la fiche",
-            "cancel_url": reverse("actions:year", args=[convention_year.pk]),
-        },
+        form,
+        convention_year=convention_year,
+        title=f"Nouvelle fiche-action {convention_year.year}",
+        submit="Créer la fiche",
+        cancel_url=reverse("actions:year", args=[convention_year.pk]),
     )
 
 
@@ -330,20 +356,14 @@ def _model_form_page(
         else:
             messages.success(request, f"{title} enregistré{title_agreement}.")
             return redirect("actions:detail", pk=action_year.pk)
-    return render(
+    return _form_page(
         request,
-        "actions/form.html",
-        {
-            "action_year": action_year,
-            "convention_year": action_year.convention_year,
-            "form": form,
-            "rows": _field_rows(form, current),
-            "error_count": error_count(form),
-            "conflict": conflict,
-            "title": template_title,
-            "submit": "Enregistrer",
-            "cancel_url": reverse("actions:detail", args=[action_year.pk]),
-        },
+        form,
+        action_year=action_year,
+        rows=_field_rows(form, current),
+        conflict=conflict,
+        title=template_title,
+        submit="Enregistrer",
     )
 
 
@@ -494,21 +514,14 @@ def action_retire(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Fiche {action_year.number} retirée.")
             return redirect("actions:detail", pk=action_year.pk)
-    return render(
+    return _form_page(
         request,
-        "actions/form.html",
-        {
-            "action_year": action_year,
-            "convention_year": action_year.convention_year,
-            "form": form,
-            "rows": _field_rows(form),
-            "error_count": error_count(form),
-            "title": f"Retirer la fiche {action_year.number}",
-            "intro": "La fiche reste dans l'historique et les tableaux déjà établis ; elle n'est "
-            "plus reconduite sur les exercices suivants.",
-            "submit": "Retirer la fiche",
-            "cancel_url": reverse("actions:detail", args=[action_year.pk]),
-        },
+        form,
+        action_year=action_year,
+        title=f"Retirer la fiche {action_year.number}",
+        intro="La fiche reste dans l'historique et les tableaux déjà établis ; elle n'est "
+        "plus reconduite sur les exercices suivants.",
+        submit="Retirer la fiche",
     )
 
 
