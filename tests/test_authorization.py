@@ -20,10 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from simple_history.models import HistoricalChanges
 
 from actions import services
 from actions.choices import ActionStatus, BudgetKind, Funder
@@ -36,6 +34,7 @@ from indicators.selectors import target_key, value_key
 from indicators.services import indicator_create, period_create
 from reports.models import Justification
 from reports.selectors import year_tables
+from tests.history import HISTORY_MODELS, history_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -205,14 +204,6 @@ def _request(client, method: str, path: str):
     return client.get(path) if method == "GET" else client.post(path, EMPTY_FORM)
 
 
-# Every write goes through a service that records a history row: counting them sees any write.
-HISTORY_MODELS = [model for model in apps.get_models() if issubclass(model, HistoricalChanges)]
-
-
-def _written() -> dict[str, int]:
-    return {model.__name__: model.objects.count() for model in HISTORY_MODELS}
-
-
 # --- The matrix ----------------------------------------------------------------------------------
 
 
@@ -239,12 +230,12 @@ def test_access(client, objects, user, scope, url, method):
     department = _department_of(user, scope)
     path = reverse(url.name, kwargs=url.kwargs(objects[department][url.kind].pk))
     _login(client, user)
-    before = _written()
+    before = history_counts()
     response = _request(client, method, path)
     status = response.status_code
     where = f"{method} {path} par {user} → {status}"
     if user not in EDITORS or (scope == "other" and user != "admin"):
-        assert _written() == before, f"{where} : écriture sans droit"
+        assert history_counts() == before, f"{where} : écriture sans droit"
 
     if user == "anonymous":
         assert status == 302, where
@@ -282,14 +273,14 @@ def test_access(client, objects, user, scope, url, method):
     if url.name in ADMIN_ONLY and user != "admin":
         assert status == 403, where
         assert IMPORT_MESSAGE in text(response), where
-        assert _written() == before, where
+        assert history_counts() == before, where
         return
     if method == "GET":
         assert status == (405 if url.name in POST_ONLY else 200), where
         return
     # An empty form: errors shown or a redirect with a message, never a crash, nothing written.
     assert status in (200, 302, 405), where
-    assert _written() == before, where
+    assert history_counts() == before, where
     if status == 200 and url.name not in READ_ONLY:
         assert ERROR_SUMMARY in text(response), where
     if status == 302:

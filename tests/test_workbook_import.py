@@ -7,27 +7,20 @@ from io import BytesIO
 from zipfile import ZIP_DEFLATED, ZipFile
 
 import pytest
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from openpyxl import load_workbook
-from simple_history.models import HistoricalChanges
 
 from actions.imports import workbook_file_import
 from actions.models import Action, ActionYear, Budget
 from conventions.models import Convention, ConventionYear, Department
 from indicators.models import IndicatorTarget, IndicatorValue, MatrixEntry
 from reports.documents import DOCUMENTS
+from tests.history import history_counts
 
 pytestmark = pytest.mark.django_db
-
-HISTORY_MODELS = [model for model in apps.get_models() if issubclass(model, HistoricalChanges)]
-
-
-def _written() -> dict[str, int]:
-    return {model.__name__: model.objects.count() for model in HISTORY_MODELS}
 
 
 def _year(year: int) -> ConventionYear:
@@ -103,12 +96,12 @@ def test_round_trip_of_the_2022_execution_table_into_an_empty_database(shared_da
 
 def test_importing_the_same_file_again_changes_nothing():
     exported = _export("financial-table", 2022)
-    before = _written()
+    before = history_counts()
     report = _import(exported)
     assert report.imported
     assert not report.created and not report.updated
     assert len(report.unchanged) >= 16
-    assert _written() == before  # not a single history row
+    assert history_counts() == before  # not a single history row
 
 
 def test_a_changed_amount_written_as_french_text_is_updated_with_its_history():
@@ -142,14 +135,14 @@ def test_a_printed_total_that_disagrees_is_refused_unless_accepted():
     exported = _export("financial-table", 2022)
     realised = _cell_of(exported, "8.4", "K")
     edited = _edit(exported, **{realised: 700000})
-    before = _written()
+    before = history_counts()
 
     refused = _import(edited)
     assert not refused.imported
     assert refused.mismatches and not refused.errors
     messages = " ".join(str(problem) for problem in refused.mismatches).replace("\u00a0", " ")
     assert "montant imprimé 8 195 325,07 €" in messages  # both amounts are named
-    assert _written() == before
+    assert history_counts() == before
 
     accepted = _import(edited, accept_printed_mismatch=True)
     assert accepted.imported
@@ -162,15 +155,15 @@ def test_a_printed_total_that_disagrees_is_refused_unless_accepted():
 def test_a_dry_run_reports_and_writes_nothing():
     exported = _export("financial-table", 2022)
     edited = _edit(exported, **{_cell_of(exported, "8.4", "K"): 700000})
-    before = _written()
+    before = history_counts()
     report = _import(edited, dry_run=True, accept_printed_mismatch=True)
     assert report.imported and report.dry_run
     assert [change.subject for change in report.updated] == ["Fiche 8.4 — budget exécuté"]
     assert "Simulation réussie (rien écrit)" in report.summary
-    assert _written() == before
+    assert history_counts() == before
 
 
-def test_one_bad_row_and_nothing_is_written():
+def test_one_bad_row_and_nothing_ishistory_counts():
     exported = _export("financial-table", 2022)
     edited = _edit(
         exported,
@@ -179,12 +172,12 @@ def test_one_bad_row_and_nothing_is_written():
             _cell_of(exported, "8.3", "E"): "douze mille",  # …and an unreadable amount
         },
     )
-    before = _written()
+    before = history_counts()
     report = _import(edited, accept_printed_mismatch=True)
     assert not report.imported
     (error,) = report.errors
     assert "douze mille" in error.message and error.cell.startswith("E")
-    assert _written() == before
+    assert history_counts() == before
 
 
 def test_a_table_of_another_year_or_departement_is_refused():
@@ -208,11 +201,11 @@ def test_an_unknown_theme_is_named_with_its_cell():
 
 @pytest.mark.parametrize("slug,year", [("previsionnel-table", 2023), ("previsionnel-table", 2020)])
 def test_the_previsionnel_and_the_2020_avenant_read_back_unchanged(slug, year):
-    before = _written()
+    before = history_counts()
     report = _import(_export(slug, year), year=year)
     assert report.imported, [str(problem) for problem in report.problems]
     assert not report.created and not report.updated
-    assert _written() == before
+    assert history_counts() == before
 
 
 def test_a_zip_bomb_is_refused_before_parsing():
@@ -268,13 +261,13 @@ def test_upload_page_simulates_then_imports(client):
         file = SimpleUploadedFile("execution-2022.xlsx", edited)
         return client.post(url, {"file": file, **data})
 
-    before = _written()
+    before = history_counts()
     page = upload(dry_run="on", accept_printed_mismatch="on")
     content = page.content.decode()
     assert page.status_code == 200
     assert "Simulation réussie (rien écrit)" in content
     assert "Fiche 8.4 — budget exécuté" in content
-    assert _written() == before
+    assert history_counts() == before
 
     done = upload(accept_printed_mismatch="on")
     assert done.status_code == 302
@@ -286,9 +279,9 @@ def test_upload_page_simulates_then_imports(client):
 def test_upload_page_refuses_a_wrong_file_in_french(client):
     client.force_login(get_user_model().objects.get(username="admin"))
     url = reverse("actions:import_workbook", args=[_year(2022).pk])
-    before = _written()
+    before = history_counts()
     page = client.post(url, {"file": SimpleUploadedFile("photo.png", b"\x89PNG\r\n")})
     assert page.status_code == 200
     assert "Import refusé, rien n&#x27;a été enregistré" in page.content.decode()
     assert "photo.png" in page.content.decode()
-    assert _written() == before
+    assert history_counts() == before
