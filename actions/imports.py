@@ -18,6 +18,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -27,7 +28,13 @@ from actions.choices import BudgetKind, Funder
 from actions.models import Action, ActionYear, Budget, OtherFunding
 from actions.workbook.files import open_workbook
 from actions.workbook.layouts import Layout
-from actions.workbook.model import ParsedAction, ParsedTheme, ParsedWorkbook, SharedAmount
+from actions.workbook.model import (
+    ParsedAction,
+    ParsedTheme,
+    ParsedWorkbook,
+    PlaceholderKind,
+    SharedAmount,
+)
 from actions.workbook.parse import parse_workbook
 from actions.workbook.problems import Problem, ProblemCode, Severity, WorkbookError
 from actions.workbook.text import match_theme
@@ -110,7 +117,7 @@ FIELD_LABELS = {
 }
 
 
-class Outcome:
+class Outcome(StrEnum):
     CREATED = "créé"
     UPDATED = "modifié"
     UNCHANGED = "inchangé"
@@ -626,4 +633,8 @@ def _placeholder_rows(parsed: ParsedTheme) -> list[list[str]]:
     """The template's empty rows of a thème without action, kept to print it the same way."""
     if parsed.action_rows:
         return []
-    return [[row.number, row.text] for row in parsed.placeholders if row.kind != "no_action"]
+    return [
+        [row.number, row.text]
+        for row in parsed.placeholders
+        if row.kind != PlaceholderKind.NO_ACTION
+    ]
