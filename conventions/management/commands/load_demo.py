@@ -34,6 +34,7 @@ from conventions.services import (
     convention_year_open,
     state_envelope_create,
 )
+from indicators.choices import ValueStatus
 from indicators.models import Indicator, MatrixEntry, Period
 from indicators.services import (
     indicator_create,
@@ -311,6 +312,8 @@ class Command(BaseCommand):
                 raw=value["raw"],
                 realigned=value["realigned"],
                 comment=value["comment"],
+                # A cell fusing two numbers (fixtures/build): its text only, no number read.
+                **({"number": None, "status": ValueStatus.TEXT} if value.get("unreadable") else {}),
             )
         for target in data["targets"]:
             indicator_target_set(
