@@ -20,6 +20,7 @@ from pypdf import PdfReader
 
 from actions.models import ActionYear
 from conventions.models import ConventionYear
+from indicators.choices import PeriodKind, ValueStatus
 from indicators.models import Indicator, IndicatorValue, Period
 from indicators.selectors import action_indicator_sheet, indicator_charts
 from reports.charts import SeriesPoint
@@ -572,19 +573,34 @@ def test_report_refers_to_the_charts_of_the_theme_printed_under_its_first_fiche(
     section = _fiche_html(report_html, second)
     assert _images(section) == []
     assert (
-        f'Les graphiques de ces indicateurs figurent au <a class="page-reference" '
+        f'Les graphiques de ces indicateurs figurent au <a class="fiche-reference" '
         f'href="#{first.anchor}-graphiques">{first.path}.'
     ) in section
-    # In the PDF, the reference gives the page of the charts.
+    # In the PDF, the reference is a link to the page that draws the charts.
+    _, reader, pages = report_pdf
     text = _spaced(" ".join(pages))
-    reference = re.search(
-        re.escape(f"Les graphiques de ces indicateurs figurent au {first.path}.")
-        + r"[^.]*?, page (\d+)\.",
-        text,
+    assert f"Les graphiques de ces indicateurs figurent au {first.path}. " in text
+    referring = next(
+        index for index, page in enumerate(pages) if f"figurent au {first.path}." in _spaced(page)
     )
-    assert reference, "renvoi aux graphiques"
-    charts_page = _spaced(pages[int(reference.group(1)) - 1])
+    (target,) = {
+        reader.get_destination_page_number(destination)
+        for destination in _link_destinations(reader, referring)
+        if destination.title == f"{first.anchor}-graphiques"
+    }
+    charts_page = _spaced(pages[target])
     assert "1er sem. 2022" in charts_page and "Valeur" in charts_page
+
+
+def _link_destinations(reader: PdfReader, page_index: int):
+    """The named destinations the links of a page lead to."""
+    named = reader.named_destinations
+    for annotation in reader.pages[page_index].get("/Annots") or []:
+        annotation = annotation.get_object()
+        action = annotation.get("/A")
+        name = annotation.get("/Dest") or (action.get("/D") if action else None)
+        if isinstance(name, str) and name in named:
+            yield named[name]
 
 
 @pytest.mark.django_db
@@ -651,3 +667,22 @@ def test_table_of_contents_lists_the_synthesis_and_the_annexes_with_their_page(r
         page = pages[int(match.group(1)) - 1]
         assert _squash(heading) in _squash(page), heading
         assert printed in page or printed in pages[int(match.group(1))], heading
+
+
+@pytest.mark.django_db
+def test_a_cell_fusing_two_numbers_is_printed_but_not_charted(report_pdf, report_html):
+    """« Nombre de nouveaux entrants » 2021 reads "2 478 724 812" in the 2022 report (two cells
+    fused by the extraction, CALPAE.md §9.3): the tables print it as it is, the chart has no
+    point for 2021 rather than a spike of two billion entrants."""
+    _, _, pages = report_pdf
+    value = IndicatorValue.objects.get(
+        indicator__code="nombre-de-nouveaux-entrants",
+        period__department__code="77",
+        period__kind=PeriodKind.YEAR,
+        period__year=2021,
+    )
+    assert (value.raw, value.number, value.status) == ("2 478 724 812", None, ValueStatus.TEXT)
+    # Printed in the fiche's indicator table and in the matrix of Annexe 1.
+    assert len(re.findall(r"2 478 724\s*812", _spaced(" ".join(pages)))) == 2
+    (svg,) = [svg for svg, _ in _images(report_html) if ">Nombre de nouveaux entrants<" in svg]
+    assert "724" not in svg and ">10\u00a0941<" in svg
