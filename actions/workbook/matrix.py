@@ -31,6 +31,9 @@ from reports.formatting import format_number
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 _TARGET = re.compile(r"\b(?:attendu|objectif|cible)")
 _SUB = re.compile(r"^dont\b")
+# A group heading is numbered with one level (« 1. Enfants et jeunes »); any other heading row
+# spanning the table (« 1.1 Maraudes mixtes… », « Bach d'orientation des BRSA ») is a measure.
+_GROUP_NUMBER = re.compile(r"^\d+\.?\s+\D")
 # Beyond this a number cell is no indicator value (and would not format): kept as text.
 MAX_NUMBER = Decimal(10) ** 15
 
@@ -62,6 +65,7 @@ def _value(sheet: Sheet, row: int, column: int, period: str) -> MatrixValue | No
                 raw=f"{format_number(number)}\u00a0%",
                 number=number.normalize(),
                 status="number",
+                is_number_cell=True,
             )
         return MatrixValue(
             period=period,
@@ -69,6 +73,7 @@ def _value(sheet: Sheet, row: int, column: int, period: str) -> MatrixValue | No
             raw=format_number(number),
             number=number.normalize(),
             status="number",
+            is_number_cell=True,
         )
     if isinstance(value, datetime.date | datetime.time | datetime.timedelta):
         text = value.strftime("%d/%m/%Y") if isinstance(value, datetime.date) else str(value)
@@ -92,7 +97,9 @@ def parse_matrix(sheet: Sheet, header: HeaderMatch) -> tuple[ParsedMatrix, list[
     value_columns = {match.column for match in period_matches}
     rows: list[MatrixRow] = []
     group = ""
+    measure = ""  # from a heading row, where the sheet has no measure column
     parent = ""
+    widest = max(value_columns | {indicator_column})
     for row in sheet.row_numbers(header.last_row + 1):
         own = {
             column: text for column in sheet.row_cells(row) if (text := sheet.own_text(row, column))
@@ -108,10 +115,27 @@ def parse_matrix(sheet: Sheet, header: HeaderMatch) -> tuple[ParsedMatrix, list[
             for match, period in zip(period_matches, periods, strict=True)
             if (value := _value(sheet, row, match.column, period.header)) is not None
         )
+        first_column = min(own)
+        merged = sheet.merge_at(row, first_column)
+        if (
+            len(own) == 1
+            and not values
+            and merged is not None
+            and merged.height == 1
+            and merged.min_col <= indicator_column
+            and merged.max_col >= widest
+        ):
+            # A heading row merged across the table (the layout of our own export).
+            text = own[first_column]
+            if _GROUP_NUMBER.match(text):
+                group, measure = text, ""
+                rows.append(MatrixRow(row=row, kind=MatrixRowKind.GROUP, label=text))
+            else:
+                measure = text
+                rows.append(MatrixRow(row=row, kind=MatrixRowKind.MEASURE, label=text))
+            continue
         if not label and not values:
             texts = [text for column, text in sorted(own.items()) if column not in value_columns]
-            first_column = min(own)
-            merged = sheet.merge_at(row, first_column)
             is_measure = first_column == measure_column and merged is not None and merged.height > 1
             if texts and not is_measure and len(set(texts)) == 1:
                 group = texts[0]
@@ -141,7 +165,7 @@ def parse_matrix(sheet: Sheet, header: HeaderMatch) -> tuple[ParsedMatrix, list[
                 kind=MatrixRowKind.INDICATOR,
                 label=label,
                 group=group,
-                measure=sheet.text(row, measure_column) if measure_column else "",
+                measure=sheet.text(row, measure_column) if measure_column else measure,
                 definition=sheet.text(row, definition_column) if definition_column else "",
                 is_sub=is_sub,
                 parent=parent if is_sub else "",

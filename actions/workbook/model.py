@@ -200,10 +200,13 @@ class MatrixValue:
     raw: str
     number: Decimal | None
     status: str
+    # A number cell: ``raw`` is only the number formatted the French way, not a printed text.
+    is_number_cell: bool = False
 
 
 class MatrixRowKind(StrEnum):
     GROUP = "group"  # "1. Enfants et jeunes"
+    MEASURE = "measure"  # "1.1 Maraudes mixtes…", a heading row (the measure column's text)
     INDICATOR = "indicator"
 
 
