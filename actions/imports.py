@@ -15,16 +15,14 @@ layout of the sheet) and the amounts known per thème only (reports N-1, pre-not
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
 from actions.choices import BudgetKind, Funder
+from actions.import_writer import ImportReport, RecordingWriter, Rollback
 from actions.models import Action, ActionYear, Budget, OtherFunding
 from actions.workbook.files import open_workbook
 from actions.workbook.layouts import Layout
@@ -117,91 +115,6 @@ FIELD_LABELS = {
 }
 
 
-class Outcome(StrEnum):
-    CREATED = "créé"
-    UPDATED = "modifié"
-    UNCHANGED = "inchangé"
-
-
-@dataclass(frozen=True)
-class Change:
-    """One line of the import report: what, and for an update the values before and after."""
-
-    outcome: str
-    subject: str  # "Fiche 5.1 — budget exécuté"
-    details: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        details = f" ({'; '.join(self.details)})" if self.details else ""
-        return f"{self.subject} : {self.outcome}{details}"
-
-
-@dataclass
-class ImportReport:
-    """What an import did (or would do, in a dry run), and every problem, placed in the sheet."""
-
-    filename: str
-    department: str
-    year: int
-    dry_run: bool
-    layout: str = ""
-    changes: list[Change] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    imported: bool = False
-
-    def of(self, outcome: str) -> list[Change]:
-        return [change for change in self.changes if change.outcome == outcome]
-
-    @property
-    def created(self) -> list[Change]:
-        return self.of(Outcome.CREATED)
-
-    @property
-    def updated(self) -> list[Change]:
-        return self.of(Outcome.UPDATED)
-
-    @property
-    def unchanged(self) -> list[Change]:
-        return self.of(Outcome.UNCHANGED)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == Severity.ERROR]
-
-    @property
-    def mismatches(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == Severity.MISMATCH]
-
-    @property
-    def summary(self) -> str:
-        if self.imported:
-            verb = "Import réalisé" if not self.dry_run else "Simulation réussie (rien écrit)"
-        else:
-            verb = "Import refusé, rien n'a été enregistré"
-        return (
-            f"{verb} — {len(self.created)} créé(s), {len(self.updated)} modifié(s), "
-            f"{len(self.unchanged)} inchangé(s), {len(self.errors)} erreur(s), "
-            f"{len(self.mismatches)} écart(s) entre montants imprimés et lignes."
-        )
-
-    def lines(self) -> list[str]:
-        """The report as text, for the command line."""
-        head = f"{self.filename} — {self.layout or 'tableau non reconnu'}"
-        lines = [head, f"Département {self.department}, exercice {self.year}", self.summary]
-        for title, changes in (("Créés", self.created), ("Modifiés", self.updated)):
-            if changes:
-                lines.append(f"{title} :")
-                lines += [f"  - {change}" for change in changes]
-        if self.problems:
-            lines.append("Problèmes :")
-            lines += [f"  - {problem.severity.label} — {problem}" for problem in self.problems]
-        return lines
-
-
-class _Rollback(Exception):
-    """Leaves the transaction with nothing written (dry run, or problems)."""
-
-
 def workbook_file_import(
     *,
     actor,
@@ -241,33 +154,56 @@ def workbook_import(
     dry_run: bool = False,
     accept_printed_mismatch: bool = False,
 ) -> ImportReport:
-    """Write a parsed financial table into ``department``'s year ``year``, in one transaction."""
+    """Write what was read — the financial table, the indicator matrix, or both — into
+    ``department``'s year ``year``, in one transaction."""
+    # Here, not at the top: indicators.imports imports this module's neighbours.
+    from indicators.imports import MatrixWriter
+
+    layouts = [parsed.layout.label] if parsed.layout and parsed.layout.is_financial else []
+    if parsed.matrix is not None:
+        layouts.append(Layout.INDICATOR_MATRIX.label)
     report = ImportReport(
         filename=parsed.filename,
         department=department.code,
         year=year,
         dry_run=dry_run,
-        layout=parsed.layout.label if parsed.layout else "",
+        layout=" et ".join(layouts),
         problems=list(parsed.problems),
     )
-    if parsed.layout is None or not parsed.layout.is_financial:
+    if not layouts:
         if not report.errors:
             report.problems.append(
                 Problem(
                     Severity.ERROR,
                     ProblemCode.LAYOUT_UNKNOWN,
-                    "Aucun tableau financier récapitulatif reconnu dans ce fichier.",
+                    "Aucun tableau financier récapitulatif ni tableau des indicateurs reconnu "
+                    "dans ce fichier.",
                 )
             )
         return report
-    report.problems += _title_problems(parsed, department, year)
+    if parsed.layout and parsed.layout.is_financial:
+        report.problems += _title_problems(parsed, department, year)
     try:
         with transaction.atomic():
-            _Writer(actor=actor, department=department, year=year, parsed=parsed, report=report)()
+            writer = _Writer(
+                actor=actor, department=department, year=year, parsed=parsed, report=report
+            )
+            if writer.start() and not report.errors:
+                if parsed.layout and parsed.layout.is_financial:
+                    writer.write_table()
+                if parsed.matrix is not None and not report.errors:
+                    MatrixWriter(
+                        actor=actor,
+                        convention_year=writer.convention_year,
+                        programme=writer.programme,
+                        matrix=parsed.matrix,
+                        report=report,
+                        reason=writer.reason,
+                    )()
             blocked = report.errors or (report.mismatches and not accept_printed_mismatch)
             if blocked or dry_run:
-                raise _Rollback
-    except _Rollback:
+                raise Rollback
+    except Rollback:
         pass
     except ValidationError as error:
         report.problems.append(
@@ -323,48 +259,32 @@ def _describe(name: str, before, after) -> str:
     return f"{label} : « {before or ''} » → « {after or ''} »"
 
 
-class _Writer:
+class _Writer(RecordingWriter):
+    """The financial table: the year's thèmes, its fiches and their budgets, the amounts known
+    per thème; and, for any import, the year itself (created if missing)."""
+
     def __init__(self, *, actor, department, year, parsed: ParsedWorkbook, report: ImportReport):
-        self.actor = actor
-        self.department = department
-        self.year = year
-        self.parsed = parsed
-        self.report = report
-        self.layout = parsed.layout
-        self.reason = f"Import du fichier « {parsed.filename} »"
-
-    # --- helpers ------------------------------------------------------------------------------
-
-    def problem(self, message: str, *, code=ProblemCode.ROW_NOT_UNDERSTOOD, **place) -> None:
-        self.report.problems.append(
-            Problem(Severity.ERROR, code, message, sheet=self.parsed.sheet, **place)
+        super().__init__(
+            actor=actor,
+            department=department,
+            year=year,
+            report=report,
+            reason=f"Import du fichier « {parsed.filename} »",
+            sheet=parsed.sheet,
+            describe=_describe,
         )
+        self.parsed = parsed
+        self.layout = parsed.layout if parsed.layout and parsed.layout.is_financial else None
 
-    def save(self, instance, subject: str, changes: Iterable[str] = (), created=False) -> None:
-        changes = tuple(changes)
-        if created or changes:
-            save_with_audit(instance, actor=self.actor, reason=self.reason)
-        outcome = Outcome.CREATED if created else Outcome.UPDATED if changes else Outcome.UNCHANGED
-        self.report.changes.append(Change(outcome, subject, () if created else changes))
-
-    @staticmethod
-    def assign(instance, values: dict) -> list[str]:
-        """Set the fields that differ; return what changed, as the report says it."""
-        changes = []
-        for name, value in values.items():
-            before = getattr(instance, name)
-            if before != value:
-                changes.append(_describe(name, before, value))
-                setattr(instance, name, value)
-        return changes
-
-    # --- the import ---------------------------------------------------------------------------
-
-    def __call__(self) -> None:
+    def start(self) -> bool:
+        """The programme and the year (created if missing); ``False`` if no programme."""
         self.programme = self._programme()
         if self.programme is None:
-            return
+            return False
         self.convention_year = self._convention_year()
+        return True
+
+    def write_table(self) -> None:
         self.themes = self._themes()
         if self.report.errors:
             return
@@ -419,10 +339,10 @@ class _Writer:
                 self.save(convention, f"Convention {self.year}", created=True)
             convention_year = ConventionYear(convention=convention, year=self.year)
             convention_year.report_due_date = convention_year.effective_report_due_date
-            if self.layout != Layout.EXECUTION:
+            if self.layout in (Layout.PLANNED, Layout.AMENDMENT_2020):
                 convention_year.planned_table_template = template
             self.save(convention_year, f"Exercice {self.year}", created=True)
-        elif self.layout != Layout.EXECUTION:
+        elif self.layout in (Layout.PLANNED, Layout.AMENDMENT_2020):
             changes = self.assign(convention_year, {"planned_table_template": template})
             self.save(convention_year, f"Exercice {self.year} — modèle du prévisionnel", changes)
         return convention_year

@@ -1,4 +1,5 @@
-"""Import an official workbook (financial table) into a Département's year.
+"""Import an official workbook (financial table, indicator matrix, or both) into a Département's
+year.
 
 manage.py import_workbook tableau-2022.xlsx --departement 77 --year 2022 [--dry-run]
     [--accept-printed-mismatch] [--user LOGIN]
@@ -15,8 +16,9 @@ from conventions.models import Department
 
 class Command(BaseCommand):
     help = (
-        "Importe un tableau financier officiel (exécution, prévisionnel, avenant 2020) dans un "
-        "exercice, en une seule transaction : une erreur, et rien n'est écrit."
+        "Importe un tableau financier officiel (exécution, prévisionnel, avenant 2020) et/ou un "
+        "tableau des indicateurs dans un exercice, en une seule transaction : une erreur, et "
+        "rien n'est écrit."
     )
 
     def add_arguments(self, parser):
