@@ -263,6 +263,8 @@ class MatrixWriter(RecordingWriter):
                 new = MatrixEntry(
                     convention_year=self.convention_year, indicator=indicator, **values
                 )
+                if entry is not None:  # what the file does not say is kept
+                    new.action_year_id, new.footnote = entry.action_year_id, entry.footnote
                 if entry is None:
                     self.save(new, subject, created=True)
                 else:

@@ -323,3 +323,31 @@ def test_a_workbook_with_the_financial_table_and_the_matrix_imports_both():
     assert any(subject.startswith("Fiche ") for subject in subjects)
     assert any(subject.startswith("Valeur ") for subject in subjects)
     assert not report.created and not report.updated
+
+
+@pytestmark_db
+def test_a_moved_row_keeps_its_fiche_and_footnote():
+    data = _matrix(
+        [None, "Nombre de familles", None, None, 3, 4],
+        [None, "Nombre de jeunes", None, None, 5, 6],
+    )
+    assert _import(data).imported
+    entry = MatrixEntry.objects.get(convention_year=_year(), indicator__code="nombre-de-jeunes")
+    action_year = _year().action_years.first()
+    entry.action_year, entry.footnote = action_year, "(1) Hors week-end."
+    entry.save()
+    swapped = _matrix(
+        [None, "Nombre de jeunes", None, None, 5, 6],
+        [None, "Nombre de familles", None, None, 3, 4],
+    )
+    report = _import(swapped)
+    assert [change.details for change in report.updated] == [
+        ("rang : « 2 » → « 1 »",),
+        ("rang : « 1 » → « 2 »",),
+    ]
+    entry = MatrixEntry.objects.get(convention_year=_year(), indicator__code="nombre-de-jeunes")
+    assert (entry.position, entry.action_year, entry.footnote) == (
+        1,
+        action_year,
+        "(1) Hors week-end.",
+    )
