@@ -1,10 +1,12 @@
 """Administration of the fiches-actions, their yearly versions and their budgets."""
 
+import hashlib
 from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
 from django.db.models import F, Sum
+from django.db.models.functions import Length
 from django.utils import formats
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -16,6 +18,7 @@ from actions.models import (
     ActionYear,
     Budget,
     OtherFunding,
+    PendingImport,
 )
 from actions.resources import (
     ActionResource,
@@ -387,3 +390,65 @@ class OtherFundingAdmin(NewVersionOnSave, ResourceAdminMixin, SimpleHistoryAdmin
     )
     def department(self, obj):
         return obj.budget.action_year.convention_year.convention.department
+
+
+class PendingImportAddForm(forms.ModelForm):
+    """A file put in a user's hands for confirmation, as a successful simulation does; its
+    confirmation checks everything again."""
+
+    file = forms.FileField(label="fichier")
+
+    class Meta:
+        model = PendingImport
+        fields = ["convention_year", "user", "accept_printed_mismatch"]
+
+    def save(self, commit=True):
+        upload = self.cleaned_data["file"]
+        self.instance.data = upload.read()
+        self.instance.filename = upload.name
+        self.instance.sha256 = hashlib.sha256(self.instance.data).hexdigest()
+        return super().save(commit)
+
+
+@admin.register(PendingImport)
+class PendingImportAdmin(admin.ModelAdmin):
+    """Files of successful simulations waiting for their confirmation (the upload page keeps
+    them): to look at, or delete; never changed."""
+
+    list_display = ["filename", "convention_year", "user", "created_at", "size"]
+    list_select_related = ["convention_year__convention__department", "user"]
+    autocomplete_fields = ["convention_year", "user"]
+    ordering = ["-created_at"]
+    add_form = PendingImportAddForm
+    readonly_fields = [
+        "filename",
+        "convention_year",
+        "user",
+        "accept_printed_mismatch",
+        "created_at",
+        "size",
+        "sha256",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data").annotate(_size=Length("data"))
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["convention_year", "user", "file", "accept_printed_mismatch"]
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="taille (octets)", ordering="_size")
+    def size(self, obj):
+        return getattr(obj, "_size", None)

@@ -339,3 +339,10 @@ class WorkbookImportForm(forms.Form):
                 f"{MAX_UPLOAD_MEGABYTES} Mo."
             )
         return upload
+
+
+class PendingImportForm(forms.Form):
+    """Confirmation or cancellation of a simulated import: only the id of the kept file, which
+    the view looks up among the user's own for the year."""
+
+    pending = forms.IntegerField(widget=forms.HiddenInput, min_value=1)

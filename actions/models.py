@@ -4,9 +4,13 @@ An action keeps one identity across years (``Action``) while its number, title, 
 change every year (``ActionYear``): "ex-fiche 8" of 2022 is 5.4 in 2023 (CALPAE.md §4.3).
 """
 
+import datetime
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from actions.choices import ActionStatus, BudgetKind, Funder
@@ -285,3 +289,64 @@ class OtherFunding(models.Model):
 
     def __str__(self) -> str:
         return self.funder_name or self.get_funder_display()
+
+
+# How long the file of a successful simulation waits for its confirmation (« une heure au plus »
+# on the upload page).
+PENDING_IMPORT_LIFETIME = datetime.timedelta(hours=1)
+
+
+class PendingImportQuerySet(models.QuerySet):
+    def expired(self, now: datetime.datetime | None = None):
+        return self.filter(created_at__lt=(now or timezone.now()) - PENDING_IMPORT_LIFETIME)
+
+
+class PendingImport(models.Model):
+    """Import en attente de confirmation: the file of a successful simulation, kept in the
+    database (any web worker can confirm it) between the simulation and the confirmation.
+
+    Deleted by the confirmation (whatever its outcome) or the cancellation; unusable after
+    ``PENDING_IMPORT_LIFETIME`` and deleted at the next visit of an import page. One per user
+    and year: a new upload replaces it."""
+
+    convention_year = models.ForeignKey(
+        ConventionYear,
+        on_delete=models.CASCADE,
+        related_name="pending_imports",
+        verbose_name="exercice",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="pending_imports",
+        verbose_name="utilisateur",
+    )
+    filename = models.CharField("nom du fichier", max_length=255)
+    data = models.BinaryField("contenu du fichier")
+    sha256 = models.CharField("empreinte SHA-256", max_length=64)
+    accept_printed_mismatch = models.BooleanField(
+        "importer même si des totaux imprimés diffèrent", default=False
+    )
+    created_at = models.DateTimeField("simulé le", default=timezone.now, db_index=True)
+
+    objects = PendingImportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "import en attente de confirmation"
+        verbose_name_plural = "imports en attente de confirmation"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["convention_year", "user"], name="pending_import_one_per_user_and_year"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.convention_year}, {self.user})"
+
+    @property
+    def expires_at(self) -> datetime.datetime:
+        return self.created_at + PENDING_IMPORT_LIFETIME
+
+    def is_expired(self, now: datetime.datetime | None = None) -> bool:
+        return (now or timezone.now()) >= self.expires_at

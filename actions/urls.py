@@ -10,6 +10,16 @@ urlpatterns = [
     path("exercices/<int:pk>/numerotation/", views.renumber, name="renumber"),
     path("exercices/<int:pk>/reconduction/", views.year_carry_forward, name="year_carry_forward"),
     path("exercices/<int:pk>/import/", views.workbook_import, name="import_workbook"),
+    path(
+        "exercices/<int:pk>/import/confirmation/",
+        views.workbook_import_confirm,
+        name="import_workbook_confirm",
+    ),
+    path(
+        "exercices/<int:pk>/import/annulation/",
+        views.workbook_import_cancel,
+        name="import_workbook_cancel",
+    ),
     path("fiches/<int:pk>/", views.action_detail, name="detail"),
     path("fiches/<int:pk>/modifier/", views.action_edit, name="edit"),
     path("fiches/<int:pk>/recit/", views.narrative_edit, name="narrative"),

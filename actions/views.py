@@ -3,11 +3,14 @@ write (one transaction, audit entry), selectors read; every object is fetched th
 ``for_user`` (404 outside the user's Départements) and every write checks the editing role (403
 for a prefecture reviewer)."""
 
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -20,6 +23,7 @@ from actions.forms import (
     CarryForwardForm,
     NarrativeForm,
     OtherFundingFormSet,
+    PendingImportForm,
     ReinstateForm,
     RenumberForm,
     RetireForm,
@@ -28,7 +32,7 @@ from actions.forms import (
     error_count,
 )
 from actions.imports import workbook_file_import
-from actions.models import ActionYear
+from actions.models import ActionYear, PendingImport
 from calpae.permissions import can_edit, can_import, require_edit, require_import
 from conventions.models import ConventionYear
 from conventions.selectors import convention_year_for_user
@@ -580,39 +584,40 @@ def action_carry_forward(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def workbook_import(request: HttpRequest, pk: int) -> HttpResponse:
-    """Upload an official table into the year: a dry run first by default, then the import.
+EXPIRED_MESSAGE = "La simulation a expiré : choisissez de nouveau le fichier."
+INVALID_REQUEST_MESSAGE = "Demande invalide : rechargez la page."
 
-    The file is read in memory and never stored (Django deletes its temporary file with the
-    request); the import is one transaction."""
+
+def _import_year(request: HttpRequest, pk: int) -> ConventionYear:
+    """The year, if the user may import into it (404 outside their Départements, else 403)."""
     convention_year = _convention_year(request, pk)
-    department = convention_year.convention.department
-    require_import(request.user, department.pk)
-    form = WorkbookImportForm(request.POST or None, request.FILES or None)
-    report = None
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        report = workbook_file_import(
-            actor=request.user,
-            department=department,
-            year=convention_year.year,
-            data=upload.read(),
-            filename=upload.name,
-            dry_run=form.cleaned_data["dry_run"],
-            accept_printed_mismatch=form.cleaned_data["accept_printed_mismatch"],
-        )
-        if report.imported and not report.dry_run:
-            messages.success(request, report.summary)
-            return redirect("actions:year", pk=convention_year.pk)
-        # A new upload is needed either way: the file is not kept.
-        form = WorkbookImportForm(
-            initial={
-                "dry_run": False,
-                "accept_printed_mismatch": form.cleaned_data["accept_printed_mismatch"],
-            }
-        )
+    require_import(request.user, convention_year.convention.department_id)
+    return convention_year
+
+
+def _own_pending_imports(request: HttpRequest, convention_year: ConventionYear):
+    return PendingImport.objects.filter(convention_year=convention_year, user=request.user)
+
+
+@transaction.atomic
+def _pending_import_store(
+    *, user, convention_year: ConventionYear, filename: str, data: bytes, accept_mismatch: bool
+) -> PendingImport:
+    """Keep the file of a successful simulation until its confirmation, replacing the user's
+    previous one for the year; expired files of anyone are deleted on the way (no cron)."""
+    PendingImport.objects.expired().delete()
+    PendingImport.objects.filter(convention_year=convention_year, user=user).delete()
+    return PendingImport.objects.create(
+        convention_year=convention_year,
+        user=user,
+        filename=filename,
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        accept_printed_mismatch=accept_mismatch,
+    )
+
+
+def _workbook_import_page(request, convention_year, form, *, report=None, pending=None):
     return render(
         request,
         "actions/workbook_import.html",
@@ -621,5 +626,122 @@ def workbook_import(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "error_count": error_count(form),
             "report": report,
+            "pending": pending,
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workbook_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """Upload an official table into the year: a dry run first by default, then the import.
+
+    The file is read in memory; after a successful dry run it is kept in the database
+    (``PendingImport``) until the user confirms or cancels, at most ``PENDING_IMPORT_LIFETIME``.
+    The import is one transaction."""
+    convention_year = _import_year(request, pk)
+    PendingImport.objects.expired().delete()
+    form = WorkbookImportForm(request.POST or None, request.FILES or None)
+    report = None
+    pending = _own_pending_imports(request, convention_year).first()
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        accept_mismatch = form.cleaned_data["accept_printed_mismatch"]
+        data = upload.read()
+        # A new file replaces the one waiting for confirmation, whatever becomes of it.
+        _own_pending_imports(request, convention_year).delete()
+        pending = None
+        report = workbook_file_import(
+            actor=request.user,
+            department=convention_year.convention.department,
+            year=convention_year.year,
+            data=data,
+            filename=upload.name,
+            dry_run=form.cleaned_data["dry_run"],
+            accept_printed_mismatch=accept_mismatch,
+        )
+        if report.imported and not report.dry_run:
+            messages.success(request, report.summary)
+            return redirect("actions:year", pk=convention_year.pk)
+        if report.imported:
+            pending = _pending_import_store(
+                user=request.user,
+                convention_year=convention_year,
+                filename=upload.name,
+                data=data,
+                accept_mismatch=accept_mismatch,
+            )
+        form = WorkbookImportForm(initial={"accept_printed_mismatch": accept_mismatch})
+    return _workbook_import_page(request, convention_year, form, report=report, pending=pending)
+
+
+def _posted_pending_id(request: HttpRequest) -> int | None:
+    """The id of the kept file named by a confirmation or a cancellation form."""
+    form = PendingImportForm(request.POST)
+    return form.cleaned_data["pending"] if form.is_valid() else None
+
+
+@login_required
+def workbook_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Import the file of the user's simulation, without choosing it again. Everything is
+    checked again (the file is read anew); the kept file is deleted whatever the outcome, in
+    the transaction of the import."""
+    convention_year = _import_year(request, pk)  # before the method, as on every page
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    pending_id = _posted_pending_id(request)
+    if pending_id is None:
+        messages.error(request, INVALID_REQUEST_MESSAGE)
+        return redirect("actions:import_workbook", pk=convention_year.pk)
+    report = None
+    try:
+        with transaction.atomic():
+            pending = get_object_or_404(
+                _own_pending_imports(request, convention_year).select_for_update(), pk=pending_id
+            )
+            pending.delete()
+            data = bytes(pending.data)
+            if pending.is_expired():
+                messages.error(request, EXPIRED_MESSAGE)
+            elif hashlib.sha256(data).hexdigest() != pending.sha256:
+                messages.error(
+                    request, "Le fichier conservé est altéré : choisissez-le de nouveau."
+                )
+            else:
+                # The service rolls its own savepoint back on failure: the deletion stays.
+                report = workbook_file_import(
+                    actor=request.user,
+                    department=convention_year.convention.department,
+                    year=convention_year.year,
+                    data=data,
+                    filename=pending.filename,
+                    dry_run=False,
+                    accept_printed_mismatch=pending.accept_printed_mismatch,
+                )
+    except Exception:
+        # An unexpected failure rolled the deletion back: the file is not kept all the same.
+        _own_pending_imports(request, convention_year).filter(pk=pending_id).delete()
+        raise
+    if report is None:
+        return redirect("actions:import_workbook", pk=convention_year.pk)
+    if report.imported:
+        messages.success(request, report.summary)
+        return redirect("actions:year", pk=convention_year.pk)
+    form = WorkbookImportForm(initial={"accept_printed_mismatch": pending.accept_printed_mismatch})
+    return _workbook_import_page(request, convention_year, form, report=report)
+
+
+@login_required
+def workbook_import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give up the simulated import: its kept file is deleted."""
+    convention_year = _import_year(request, pk)  # before the method, as on every page
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    pending_id = _posted_pending_id(request)
+    if pending_id is None:
+        messages.error(request, INVALID_REQUEST_MESSAGE)
+        return redirect("actions:import_workbook", pk=convention_year.pk)
+    pending = get_object_or_404(_own_pending_imports(request, convention_year), pk=pending_id)
+    pending.delete()
+    messages.success(request, f"Import de « {pending.filename} » annulé : le fichier est supprimé.")
+    return redirect("actions:import_workbook", pk=convention_year.pk)

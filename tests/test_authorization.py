@@ -25,7 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from actions import services
 from actions.choices import ActionStatus, BudgetKind, Funder
-from actions.models import Action, ActionYear, Budget, OtherFunding
+from actions.models import Action, ActionYear, Budget, OtherFunding, PendingImport
 from calpae.permissions import IMPORT_MESSAGE, READ_ONLY_MESSAGE
 from conventions.models import ConventionYear, Department, Programme, Theme
 from indicators.choices import PeriodKind
@@ -51,9 +51,18 @@ READ_ONLY = {
 }
 # Pages for the Département's administrators (and the national one) only: the other editors get
 # a 403 that says so.
-ADMIN_ONLY = {"actions:import_workbook"}
+ADMIN_ONLY = {
+    "actions:import_workbook",
+    "actions:import_workbook_confirm",
+    "actions:import_workbook_cancel",
+}
 # URLs that only accept POST (a button, no page of their own).
-POST_ONLY = {"actions:reinstate", "reports:justify"}
+POST_ONLY = {
+    "actions:reinstate",
+    "reports:justify",
+    "actions:import_workbook_confirm",
+    "actions:import_workbook_cancel",
+}
 
 # The path segment before ``<int:pk>`` → the object that ``pk`` designates.
 OBJECT_KINDS = {"exercices": "year", "fiches": "fiche"}
@@ -632,3 +641,38 @@ def test_a_membership_elsewhere_gives_no_right_here(client, django_user_model, o
     assert response.status_code == 403
     assert READ_ONLY_MESSAGE in text(response)
     assert client.get(reverse("actions:edit", args=[objects["77"]["fiche"].pk])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url_name", ["actions:import_workbook_confirm", "actions:import_workbook_cancel"]
+)
+def test_a_kept_import_file_is_confirmed_or_cancelled_by_its_owner_only(
+    client, django_user_model, objects, url_name
+):
+    """The file of admin77's simulation: another administrator of Seine-et-Marne, the national
+    administrator, and admin77 through another year are answered 404, and it stays."""
+    year = objects["77"]["year"]
+    owner = django_user_model.objects.get(username="admin77")
+    pending = PendingImport.objects.create(
+        convention_year=year, user=owner, filename="tableau.xlsx", data=b"x", sha256="0" * 64
+    )
+    colleague = django_user_model.objects.create_user("admin77-bis")
+    colleague.memberships.create(department=Department.objects.get(code="77"), role="admin")
+    before = history_counts()
+    attempts = [
+        (colleague, year),
+        (django_user_model.objects.get(username="admin"), year),
+        (owner, ConventionYear.objects.get(convention__department__code="77", year=2022)),
+    ]
+    for user, url_year in attempts:
+        client.force_login(user)
+        response = client.post(reverse(url_name, args=[url_year.pk]), {"pending": pending.pk})
+        assert response.status_code == 404, user.username
+        assert NOT_FOUND in text(response)
+    assert history_counts() == before
+    assert PendingImport.objects.filter(pk=pending.pk).exists()
+    client.force_login(owner)  # the control: its owner reaches it
+    assert (
+        client.post(reverse(url_name, args=[year.pk]), {"pending": pending.pk}).status_code == 302
+    )
+    assert not PendingImport.objects.filter(pk=pending.pk).exists()

@@ -124,7 +124,7 @@ def superuser():
 def department_admin():
     """An administrator of Seine-et-Marne with access to the admin for the budgets and thèmes."""
     user = get_user_model().objects.create_user(
-        "admin77", password="mot-de-passe-de-test-77", is_staff=True
+        "gestion77", password="mot-de-passe-de-test-77", is_staff=True
     )
     Membership.objects.create(
         user=user, department=Department.objects.get(code="77"), role=Role.ADMIN
@@ -151,8 +151,9 @@ def test_every_model_has_a_resource_used_by_its_admin():
         for model in apps.get_app_config(app_label).get_models()
         if not model.__name__.startswith("Historical")
     }
-    # Memberships name users: they are managed in the admin, not imported.
-    assert set(RESOURCES) == models - {"conventions.Membership"}
+    # Memberships name users: they are managed in the admin, not imported. Pending imports are
+    # uploaded files waiting an hour at most for their confirmation: neither exported nor imported.
+    assert set(RESOURCES) == models - {"conventions.Membership", "actions.PendingImport"}
     for label, resource_class in RESOURCES.items():
         model_admin = admin.site._registry[apps.get_model(label)]
         assert list(model_admin.resource_classes) == [resource_class]

@@ -14,7 +14,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from actions.imports import workbook_file_import
-from actions.models import Action, ActionYear, Budget
+from actions.models import Action, ActionYear, Budget, PendingImport
 from conventions.models import Convention, ConventionYear, Department
 from indicators.models import IndicatorTarget, IndicatorValue, MatrixEntry
 from reports.documents import DOCUMENTS
@@ -268,12 +268,16 @@ def test_upload_page_simulates_then_imports(client):
     assert "Simulation réussie (rien écrit)" in content
     assert "Fiche 8.4 — budget exécuté" in content
     assert history_counts() == before
+    # Kept for « Confirmer l'import » (tests/test_workbook_upload.py)…
+    assert PendingImport.objects.filter(filename="execution-2022.xlsx").exists()
 
+    # … or chosen again, without « Simulation »: imported at once, and nothing stays kept.
     done = upload(accept_printed_mismatch="on")
     assert done.status_code == 302
     assert Budget.objects.get(
         action_year__convention_year=_year(2022), action_year__number="8.4", kind="executed"
     ).realised == Decimal("700000.00")
+    assert not PendingImport.objects.exists()
 
 
 def test_upload_page_refuses_a_wrong_file_in_french(client):
@@ -285,3 +289,4 @@ def test_upload_page_refuses_a_wrong_file_in_french(client):
     assert "Import refusé, rien n&#x27;a été enregistré" in page.content.decode()
     assert "photo.png" in page.content.decode()
     assert history_counts() == before
+    assert not PendingImport.objects.exists()

@@ -51,6 +51,7 @@ DEMO_ACCOUNTS = (
     ("agent77", "Agathe", "Martin", "77", Role.AGENT, False),
     ("referent77", "Romain", "Lefèvre", "77", Role.REFERENT, False),
     ("prefecture77", "Paul", "Durand", "77", Role.REVIEWER, False),
+    ("admin77", "Hélène", "Moreau", "77", Role.ADMIN, False),
     ("agent03", "Anne", "Bernard", "03", Role.AGENT, False),
     ("admin", "Alice", "Admin", None, None, True),
 )
