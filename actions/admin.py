@@ -27,6 +27,7 @@ from actions.resources import (
     OtherFundingResource,
 )
 from conventions.admin import ResourceAdminMixin, year_column
+from conventions.locking import YearLockAdminMixin
 
 PLANNED_AMOUNTS = list(PLANNED_AMOUNT_FIELDS)
 EXECUTION_AMOUNTS = list(EXECUTION_AMOUNT_FIELDS)
@@ -174,7 +175,7 @@ class NewVersionOnSave:
 
 
 @admin.register(ActionYear)
-class ActionYearAdmin(NewVersionOnSave, ResourceAdminMixin, SimpleHistoryAdmin):
+class ActionYearAdmin(YearLockAdminMixin, NewVersionOnSave, ResourceAdminMixin, SimpleHistoryAdmin):
     resource_classes = [ActionYearResource]
 
     def action_year_id_of(self, obj):
@@ -255,7 +256,7 @@ class ActionYearAdmin(NewVersionOnSave, ResourceAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Budget)
-class BudgetAdmin(NewVersionOnSave, ResourceAdminMixin, SimpleHistoryAdmin):
+class BudgetAdmin(YearLockAdminMixin, NewVersionOnSave, ResourceAdminMixin, SimpleHistoryAdmin):
     resource_classes = [BudgetResource]
 
     def action_year_id_of(self, obj):
@@ -345,7 +346,9 @@ class BudgetAdmin(NewVersionOnSave, ResourceAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(OtherFunding)
-class OtherFundingAdmin(NewVersionOnSave, ResourceAdminMixin, SimpleHistoryAdmin):
+class OtherFundingAdmin(
+    YearLockAdminMixin, NewVersionOnSave, ResourceAdminMixin, SimpleHistoryAdmin
+):
     resource_classes = [OtherFundingResource]
 
     def action_year_id_of(self, obj):

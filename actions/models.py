@@ -16,6 +16,7 @@ from simple_history.models import HistoricalRecords
 from actions.choices import ActionStatus, BudgetKind, Funder
 from calpae.fields import MoneyField
 from conventions.choices import Block
+from conventions.locking import YearLockMixin
 from conventions.models import ConventionYear, Department, Programme, Theme
 
 
@@ -59,7 +60,7 @@ class ActionYearQuerySet(models.QuerySet):
         return self.filter(action__department__in=Department.objects.for_user(user))
 
 
-class ActionYear(models.Model):
+class ActionYear(YearLockMixin, models.Model):
     """Fiche-action pour un exercice: numéro, intitulé, thème, bloc et récit de l'année."""
 
     action = models.ForeignKey(
@@ -144,6 +145,7 @@ class ActionYear(models.Model):
         return f"{self.number} {self.title}"
 
     def clean(self):
+        super().clean()
         # Missing fields are reported by their own validation; check only what is there.
         if not self.convention_year_id:
             return
@@ -193,13 +195,15 @@ EXECUTION_AMOUNT_FIELDS = (
 AMOUNT_FIELDS = PLANNED_AMOUNT_FIELDS + EXECUTION_AMOUNT_FIELDS
 
 
-class Budget(models.Model):
+class Budget(YearLockMixin, models.Model):
     """Budget d'une fiche-action pour un exercice, prévisionnel ou exécuté.
 
     Columns of the official tables (CALPAE.md §5): A = ``state_new``, B = ``state_carried_over``,
     C = ``cd_new``, D = ``cd_carried_over``, E = the sum of ``other_fundings``; F = A+B+C+D+E is
     computed, never stored. ``None`` is an empty cell, distinct from a written 0,00 €.
     """
+
+    year_lock_path = "action_year.convention_year_id"
 
     action_year = models.ForeignKey(
         ActionYear, on_delete=models.CASCADE, related_name="budgets", verbose_name="fiche-action"
@@ -252,8 +256,10 @@ class Budget(models.Model):
         return f"{self.get_kind_display()} — {self.action_year}"
 
 
-class OtherFunding(models.Model):
+class OtherFunding(YearLockMixin, models.Model):
     """Participation d'un autre financeur (FSE, FSE+, REACT-EU…) — colonne E."""
+
+    year_lock_path = "budget.action_year.convention_year_id"
 
     budget = models.ForeignKey(
         Budget, on_delete=models.CASCADE, related_name="other_fundings", verbose_name="budget"

@@ -12,6 +12,7 @@ from simple_history.utils import bulk_update_with_history
 from actions.choices import ActionStatus, BudgetKind, Funder
 from actions.models import Action, ActionYear, Budget, OtherFunding
 from calpae.audit import save_with_audit
+from conventions.locking import ensure_year_open
 from conventions.models import ConventionYear, Theme
 
 
@@ -218,6 +219,8 @@ def action_years_renumber(
     on (exercice, numéro) is checked at each statement, so the numbers first go through
     temporary values inside the transaction; the history records only the final change.
     """
+    # The numbers are written in bulk, without full_clean(): the lock is checked here.
+    ensure_year_open(convention_year.pk)
     action_years = list(
         ActionYear.objects.select_for_update().filter(convention_year=convention_year)
     )

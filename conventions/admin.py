@@ -9,6 +9,7 @@ from import_export.admin import ImportExportMixin
 from import_export.forms import SelectableFieldsExportForm
 from simple_history.admin import SimpleHistoryAdmin
 
+from conventions.locking import YearLockAdminMixin
 from conventions.models import (
     Amendment,
     ChorusCode,
@@ -351,7 +352,7 @@ class AmendmentAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ConventionYear)
-class ConventionYearAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+class ConventionYearAdmin(YearLockAdminMixin, ResourceAdminMixin, SimpleHistoryAdmin):
     resource_classes = [ConventionYearResource]
     list_display = [
         "__str__",
@@ -414,7 +415,7 @@ class ConventionYearAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ThemeYear)
-class ThemeYearAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+class ThemeYearAdmin(YearLockAdminMixin, ResourceAdminMixin, SimpleHistoryAdmin):
     resource_classes = [ThemeYearResource]
     list_display = [
         "position",
@@ -450,7 +451,7 @@ class ThemeYearAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(StateEnvelope)
-class StateEnvelopeAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+class StateEnvelopeAdmin(YearLockAdminMixin, ResourceAdminMixin, SimpleHistoryAdmin):
     resource_classes = [StateEnvelopeResource]
     list_display = ["convention_year", "kind", "amount", "theme_list", "note"]
     list_filter = [

@@ -16,6 +16,7 @@ from simple_history.models import HistoricalRecords
 
 from calpae.fields import MoneyField
 from conventions.choices import AmendmentKind, Block, EnvelopeKind, PlannedTableTemplate, Role
+from conventions.locking import YearLockMixin
 
 
 class Region(models.Model):
@@ -299,12 +300,14 @@ class ConventionYearQuerySet(models.QuerySet):
         return self.filter(convention__department__in=Department.objects.for_user(user))
 
 
-class ConventionYear(models.Model):
+class ConventionYear(YearLockMixin, models.Model):
     """Exercice d'une convention: une année, son crédit État notifié et son rapport d'exécution.
 
     The execution period may differ from the calendar year (the 2020 report of Seine-et-Marne covers
     2020 and the first half of 2021), hence ``period_start`` / ``period_end``.
     """
+
+    year_lock_path = "pk"
 
     convention = models.ForeignKey(
         Convention, on_delete=models.CASCADE, related_name="years", verbose_name="convention"
@@ -377,6 +380,7 @@ class ConventionYear(models.Model):
         return self.report_due_date or datetime.date(self.year + 1, 6, 30)
 
     def clean(self):
+        super().clean()
         # Missing fields are reported by their own validation; check only what is there.
         if not self.convention_id or self.year is None:
             return
@@ -394,7 +398,7 @@ class ConventionYear(models.Model):
             )
 
 
-class ThemeYear(models.Model):
+class ThemeYear(YearLockMixin, models.Model):
     """Thème tel qu'il figure dans le tableau financier d'un exercice.
 
     The two official templates order the thèmes differently and print different labels
@@ -461,6 +465,7 @@ class ThemeYear(models.Model):
         return self.printed_label or self.theme.label
 
     def clean(self):
+        super().clean()
         rows = self.placeholder_rows
         if not isinstance(rows, list) or not all(
             isinstance(row, list) and len(row) == 2 and all(isinstance(c, str) for c in row)
@@ -475,7 +480,7 @@ class ThemeYear(models.Model):
             )
 
 
-class StateEnvelope(models.Model):
+class StateEnvelope(YearLockMixin, models.Model):
     """Enveloppe de crédits État notifiés ou pré-notifiés, pour un ou plusieurs thèmes.
 
     One Chorus line may cover several thèmes (07: garantie d'activité, mobilité, orientation), so

@@ -4,6 +4,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from conventions.admin import ResourceAdminMixin, year_column
+from conventions.locking import YearLockAdminMixin
 from indicators.models import Indicator, IndicatorTarget, IndicatorValue, MatrixEntry, Period
 from indicators.resources import (
     IndicatorResource,
@@ -122,7 +123,7 @@ class PeriodAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(IndicatorValue)
-class IndicatorValueAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+class IndicatorValueAdmin(YearLockAdminMixin, ResourceAdminMixin, SimpleHistoryAdmin):
     resource_classes = [IndicatorValueResource]
     list_display = [
         "indicator",
@@ -160,7 +161,7 @@ class IndicatorValueAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(IndicatorTarget)
-class IndicatorTargetAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+class IndicatorTargetAdmin(YearLockAdminMixin, ResourceAdminMixin, SimpleHistoryAdmin):
     resource_classes = [IndicatorTargetResource]
     list_display = ["indicator", "convention_year", "raw", "number", "status"]
     list_filter = [
@@ -187,7 +188,7 @@ class IndicatorTargetAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(MatrixEntry)
-class MatrixEntryAdmin(ResourceAdminMixin, SimpleHistoryAdmin):
+class MatrixEntryAdmin(YearLockAdminMixin, ResourceAdminMixin, SimpleHistoryAdmin):
     resource_classes = [MatrixEntryResource]
     list_display = [
         "convention_year",

@@ -11,6 +11,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from actions.models import Action
+from conventions.locking import YearLockMixin, locked_review
 from conventions.models import ConventionYear, Department, Programme, Theme
 from indicators.choices import Direction, PeriodKind, Unit, ValueStatus
 
@@ -184,7 +185,7 @@ class IndicatorValueQuerySet(models.QuerySet):
         return self.filter(period__department__in=Department.objects.for_user(user))
 
 
-class IndicatorValue(MeasuredValue):
+class IndicatorValue(YearLockMixin, MeasuredValue):
     """Valeur d'un indicateur pour une période d'un Département."""
 
     indicator = models.ForeignKey(
@@ -216,7 +217,17 @@ class IndicatorValue(MeasuredValue):
     def __str__(self) -> str:
         return f"{self.indicator} — {self.period} : {self.raw}"
 
+    def locked_review_for(self):
+        """A value belongs to the Département's years of its period's year."""
+        if not self.period_id:
+            return None
+        return locked_review(
+            convention_year__convention__department_id=self.period.department_id,
+            convention_year__year=self.period.year,
+        )
+
     def clean(self):
+        super().clean()
         if not (self.indicator_id and self.period_id):
             return
         department_id = self.indicator.department_id
@@ -233,7 +244,7 @@ class ConventionYearScopedQuerySet(models.QuerySet):
         )
 
 
-class IndicatorTarget(MeasuredValue):
+class IndicatorTarget(YearLockMixin, MeasuredValue):
     """Objectif fixé pour un indicateur et un exercice (« Résultat attendu en N »)."""
 
     indicator = models.ForeignKey(
@@ -264,7 +275,7 @@ class IndicatorTarget(MeasuredValue):
         return f"{self.indicator} — objectif {self.convention_year.year} : {self.raw}"
 
 
-class MatrixEntry(models.Model):
+class MatrixEntry(YearLockMixin, models.Model):
     """Ligne de la matrice des indicateurs d'un exercice.
 
     The matrix groups indicators under numbered headings ("1. Enfants et jeunes", "1.1 Maraudes

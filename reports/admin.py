@@ -1,14 +1,23 @@
-"""Administration of the written justifications of findings."""
+"""Administration of the justifications of findings, the generated documents, and (read only)
+the review of the reports."""
 
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from conventions.admin import year_column
-from reports.models import GeneratedDocument, Justification
+from conventions.locking import YearLockAdminMixin
+from reports.models import (
+    GeneratedDocument,
+    Justification,
+    ReportVersion,
+    ReviewEvent,
+    VersionFile,
+    YearReview,
+)
 
 
 @admin.register(Justification)
-class JustificationAdmin(SimpleHistoryAdmin):
+class JustificationAdmin(YearLockAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "convention_year",
         year_column("convention_year__year"),
@@ -34,3 +43,69 @@ class GeneratedDocumentAdmin(admin.ModelAdmin):
     readonly_fields = ["data_version", "error", "created_at", "finished_at"]
     autocomplete_fields = ["convention_year"]
     raw_id_fields = ["requested_by"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The review is changed by its steps only (page « Relecture du rapport », with their rules
+    and reasons), never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(YearReview)
+class YearReviewAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ["convention_year", year_column("convention_year__year"), "state", "updated_at"]
+    list_filter = ["state", "convention_year__year"]
+    list_select_related = ["convention_year__convention__department"]
+    search_fields = ["convention_year__convention__department__name"]
+
+
+@admin.register(ReviewEvent)
+class ReviewEventAdmin(ReadOnlyAdmin):
+    list_display = ["convention_year", "step", "from_state", "to_state", "actor", "at"]
+    list_filter = ["step", "convention_year__year"]
+    list_select_related = ["convention_year__convention__department", "actor"]
+    search_fields = ["convention_year__convention__department__name", "reason"]
+
+
+class VersionFileInline(admin.TabularInline):
+    model = VersionFile
+    fields = ["slug", "fmt", "status", "size", "sha256", "error"]
+    readonly_fields = fields
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReportVersion)
+class ReportVersionAdmin(ReadOnlyAdmin):
+    """A transmitted version never changes: shown, never edited nor deleted."""
+
+    list_display = ["convention_year", "number", "created_at", "figures_sha256"]
+    list_filter = ["convention_year__year"]
+    list_select_related = ["convention_year__convention__department"]
+    search_fields = ["convention_year__convention__department__name"]
+    exclude = ["figures"]
+    inlines = [VersionFileInline]
+
+
+@admin.register(VersionFile)
+class VersionFileAdmin(ReadOnlyAdmin):
+    list_display = ["version", "slug", "fmt", "status", "size", "sha256"]
+    list_filter = ["status", "slug", "fmt"]
+    list_select_related = ["version__convention_year__convention__department"]
+    exclude = ["content"]

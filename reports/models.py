@@ -11,7 +11,9 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from conventions.locking import YearLockMixin
 from conventions.models import ConventionYear
+from reports.workflow import BY_STEP, LOCKED_STATES, TRANSITIONS, State, Step
 
 
 class TableKind(models.TextChoices):
@@ -24,7 +26,7 @@ class JustificationQuerySet(models.QuerySet):
         return self.filter(convention_year__in=ConventionYear.objects.for_user(user))
 
 
-class Justification(models.Model):
+class Justification(YearLockMixin, models.Model):
     """Justification écrite d'un constat de rapprochement, pour un exercice.
 
     A finding is identified by its table, its rule, the stable identity of its action (empty for a
@@ -138,3 +140,179 @@ class GeneratedDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slug}.{self.fmt} — {self.convention_year} ({self.get_status_display()})"
+
+
+# --- Review of the year's report by the prefecture (reports.workflow) --------------------------
+
+REVIEW_STATES = [(state.value, state.label) for state in State]
+REVIEW_STEPS = [(step.value, BY_STEP[step].label) for step in Step]
+
+
+class YearReviewQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(convention_year__in=ConventionYear.objects.for_user(user))
+
+
+class YearReview(models.Model):
+    """État du rapport d'exécution d'un exercice : brouillon, transmis, à compléter, validé.
+
+    One row per year, created at the first transition (no row: a draft). A transmitted or
+    validated year is locked (``reports.locking``)."""
+
+    convention_year = models.OneToOneField(
+        ConventionYear, on_delete=models.CASCADE, related_name="review", verbose_name="exercice"
+    )
+    state = models.CharField("état", max_length=20, choices=REVIEW_STATES, default=State.DRAFT)
+    updated_at = models.DateTimeField("mis à jour le", auto_now=True)
+
+    history = HistoricalRecords()
+    objects = YearReviewQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "état du rapport"
+        verbose_name_plural = "états des rapports"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=[state.value for state in State]),
+                name="year_review_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.convention_year} — {self.get_state_display()}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.state in LOCKED_STATES
+
+
+class ReviewEvent(models.Model):
+    """Une étape de la relecture : qui, quand, de quel état à quel autre, et pourquoi."""
+
+    convention_year = models.ForeignKey(
+        ConventionYear,
+        on_delete=models.CASCADE,
+        related_name="review_events",
+        verbose_name="exercice",
+    )
+    step = models.CharField("étape", max_length=20, choices=REVIEW_STEPS)
+    from_state = models.CharField("état de départ", max_length=20, choices=REVIEW_STATES)
+    to_state = models.CharField("nouvel état", max_length=20, choices=REVIEW_STATES)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="auteur",
+    )
+    at = models.DateTimeField("le", auto_now_add=True)
+    reason = models.TextField("motif", blank=True)
+    deliberation_number = models.CharField(
+        "numéro de la délibération",
+        max_length=80,
+        blank=True,
+        help_text="Par exemple « CD-2023/09/28-4/02 A ».",
+    )
+    deliberation_date = models.DateField("date de la délibération", null=True, blank=True)
+
+    objects = YearReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["convention_year", "at", "pk"]
+        verbose_name = "étape de relecture"
+        verbose_name_plural = "étapes de relecture"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(step__in=[step.value for step in Step]),
+                name="review_event_step_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(step__in=[s.step.value for s in TRANSITIONS if s.needs_reason])
+                | ~Q(reason=""),
+                name="review_event_reason_required",
+                violation_error_message="Indiquez le motif.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(step=Step.SUBMIT.value)
+                | (~Q(deliberation_number="") & Q(deliberation_date__isnull=False)),
+                name="review_event_deliberation_required",
+                violation_error_message="Indiquez le numéro et la date de la délibération.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.convention_year} — {self.get_step_display()} ({self.at:%d/%m/%Y})"
+
+
+class ReportVersionQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(convention_year__in=ConventionYear.objects.for_user(user))
+
+
+class ReportVersion(models.Model):
+    """Version transmise d'un rapport : ses chiffres et ses documents tels que transmis.
+
+    Created with each transmission and never changed afterwards; ``figures`` (JSON, see
+    ``reports.snapshot``) and each file carry their SHA-256."""
+
+    convention_year = models.ForeignKey(
+        ConventionYear, on_delete=models.CASCADE, related_name="versions", verbose_name="exercice"
+    )
+    number = models.PositiveSmallIntegerField("version")
+    event = models.OneToOneField(
+        ReviewEvent, on_delete=models.PROTECT, related_name="version", verbose_name="transmission"
+    )
+    figures = models.JSONField("chiffres", editable=False)
+    figures_sha256 = models.CharField("SHA-256 des chiffres", max_length=64, editable=False)
+    created_at = models.DateTimeField("transmise le", auto_now_add=True)
+
+    objects = ReportVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["convention_year", "number"]
+        verbose_name = "version transmise"
+        verbose_name_plural = "versions transmises"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["convention_year", "number"], name="report_version_unique_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.convention_year} — version {self.number}"
+
+
+class VersionFile(models.Model):
+    """Un document d'une version transmise, octet pour octet, avec son SHA-256. The XLSX are
+    written at the transmission; the PDF by the background worker (the year is locked
+    meanwhile, so it prints the transmitted data)."""
+
+    version = models.ForeignKey(
+        ReportVersion, on_delete=models.CASCADE, related_name="files", verbose_name="version"
+    )
+    slug = models.CharField("document", max_length=40)
+    fmt = models.CharField("format", max_length=10)
+    status = models.CharField(
+        "état", max_length=20, choices=GenerationStatus.choices, default=GenerationStatus.PENDING
+    )
+    content = models.BinaryField("contenu", null=True, blank=True, editable=False)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True, editable=False)
+    size = models.PositiveIntegerField("taille (octets)", null=True, blank=True)
+    error = models.TextField("erreur", blank=True)
+
+    class Meta:
+        ordering = ["version", "slug", "fmt"]
+        verbose_name = "document d'une version"
+        verbose_name_plural = "documents des versions"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "slug", "fmt"], name="version_file_unique_document"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=GenerationStatus.READY)
+                | (Q(content__isnull=False) & ~Q(sha256="")),
+                name="version_file_ready_has_content",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} — {self.slug}.{self.fmt}"

@@ -9,12 +9,22 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Sum
+from django.db.models import Prefetch, Sum
 
 from actions.choices import ActionStatus, BudgetKind
 from actions.models import ActionYear, Budget
+from calpae.permissions import department_roles
+from conventions.choices import Role
 from conventions.models import ConventionYear, StateEnvelope, ThemeYear
-from reports.models import Justification, TableKind
+from reports.models import (
+    Justification,
+    ReportVersion,
+    ReviewEvent,
+    TableKind,
+    VersionFile,
+    YearReview,
+)
+from reports.snapshot import FigureChange, compare
 from reports.tables import (
     CENT,
     Block,
@@ -31,6 +41,7 @@ from reports.tables import (
     build_planned_table,
     printed_title,
 )
+from reports.workflow import LOCKED_STATES, Actor, Option, State, options
 
 
 @dataclass(frozen=True)
@@ -264,3 +275,109 @@ def execution_table(convention_year: ConventionYear) -> FinancialTable:
 def planned_table(convention_year: ConventionYear) -> FinancialTable:
     """Tableau financier récapitulatif prévisionnel, with its findings."""
     return year_tables([convention_year])[convention_year.pk].planned
+
+
+# --- Review of the year's report ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewSheet:
+    """What the review page shows: the state, the steps taken, and those that leave the state
+    (allowed for the user, or why not)."""
+
+    state: State
+    events: list[ReviewEvent]
+    options: list[Option]
+    open_findings: int
+    versions: list[ReportVersion]
+
+    @property
+    def is_locked(self) -> bool:
+        return self.state in LOCKED_STATES
+
+    @property
+    def version_numbers(self) -> list[int]:
+        return [version.number for version in self.versions]
+
+
+ROLE_ACTORS = {
+    Role.REFERENT: Actor.REFERENT,
+    Role.ADMIN: Actor.DEPARTMENT_ADMIN,
+    Role.REVIEWER: Actor.REVIEWER,
+}
+
+
+def review_actors(user, department_id: int) -> frozenset[Actor]:
+    """What the user is in the review of a Département's reports (``reports.workflow.Actor``)."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    actors = set()
+    if user.is_superuser:
+        actors.add(Actor.NATIONAL_ADMIN)
+    role = department_roles(user).get(department_id)
+    if role in ROLE_ACTORS:
+        actors.add(ROLE_ACTORS[role])
+    return frozenset(actors)
+
+
+def review_state(convention_year) -> State:
+    review = YearReview.objects.filter(convention_year=convention_year).first()
+    return State(review.state) if review else State.DRAFT
+
+
+def review_sheet(convention_year: ConventionYear, user) -> ReviewSheet:
+    state = review_state(convention_year)
+    open_findings = len(year_tables([convention_year])[convention_year.pk].open_entries)
+    return ReviewSheet(
+        state=state,
+        events=list(
+            ReviewEvent.objects.filter(convention_year=convention_year).select_related("actor")
+        ),
+        options=options(
+            state,
+            review_actors(user, convention_year.convention.department_id),
+            open_findings=open_findings,
+        ),
+        open_findings=open_findings,
+        versions=list(
+            ReportVersion.objects.filter(convention_year=convention_year)
+            .select_related("event__actor")
+            .prefetch_related(
+                Prefetch("files", queryset=VersionFile.objects.defer("content").order_by("slug"))
+            )
+            .order_by("-number")
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class VersionComparison:
+    before: ReportVersion
+    after: ReportVersion
+    changes: list[FigureChange]
+
+
+def version_comparison(convention_year: ConventionYear, before: int, after: int):
+    """What changed, figure by figure, from version ``before`` to version ``after`` of the
+    year (``None`` if one of them does not exist)."""
+    versions = {
+        version.number: version
+        for version in ReportVersion.objects.filter(
+            convention_year=convention_year, number__in=[before, after]
+        ).select_related("event__actor")
+    }
+    if before not in versions or after not in versions:
+        return None
+    return VersionComparison(
+        versions[before],
+        versions[after],
+        compare(versions[before].figures, versions[after].figures),
+    )
+
+
+def version_numbers(convention_year: ConventionYear) -> list[int]:
+    return list(
+        ReportVersion.objects.filter(convention_year=convention_year)
+        .order_by("-number")
+        .values_list("number", flat=True)
+    )

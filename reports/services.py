@@ -1,12 +1,30 @@
-"""Writes of the reports app: justifications of findings."""
+"""Writes of the reports app: justifications of findings, generated documents, and the review
+of a year's report by the prefecture."""
 
-from django.core.exceptions import ValidationError
+import datetime
+import hashlib
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
 
 from calpae.audit import save_with_audit
 from conventions.models import ConventionYear
-from reports.models import GeneratedDocument, GenerationStatus, Justification
-from reports.selectors import year_tables
+from reports.models import (
+    GeneratedDocument,
+    GenerationStatus,
+    Justification,
+    ReportVersion,
+    ReviewEvent,
+    VersionFile,
+    YearReview,
+)
+from reports.notifications import notify_step
+from reports.selectors import review_actors, year_tables
+from reports.snapshot import figures_sha256, matrix_figures, table_figures
+from reports.workflow import BY_STEP, State, Step, option
 
 
 @transaction.atomic
@@ -69,3 +87,104 @@ def document_request(
             generated.save(update_fields=["status", "error"])
         transaction.on_commit(lambda: generate_document.enqueue(generated.pk))
     return generated
+
+
+# --- Review of the year's report (reports.workflow) -------------------------------------------
+
+
+@transaction.atomic
+def review_step(
+    *,
+    actor,
+    convention_year,
+    step: Step,
+    reason: str = "",
+    deliberation_number: str = "",
+    deliberation_date: datetime.date | None = None,
+) -> ReviewEvent:
+    """Take one step of the review (transmit, return, validate, unlock), if the user may from
+    the report's current state; recorded as a ``ReviewEvent`` and in the year's history."""
+    review, _ = YearReview.objects.select_for_update().get_or_create(
+        convention_year=convention_year
+    )
+    state = State(review.state)
+    actors = review_actors(actor, convention_year.convention.department_id)
+    transition = BY_STEP[step]
+    open_findings = 0
+    if transition.needs_justified_findings and state in transition.sources:
+        open_findings = len(year_tables([convention_year])[convention_year.pk].open_entries)
+    choice = option(state, step, actors, open_findings=open_findings)
+    if not actors & transition.actors:
+        raise PermissionDenied(choice.why_not)
+    if not choice.allowed:
+        raise ValidationError(choice.why_not)
+    event = ReviewEvent(
+        convention_year=convention_year,
+        step=step,
+        from_state=state,
+        to_state=transition.target,
+        actor=actor,
+        reason=reason.strip(),
+        deliberation_number=deliberation_number.strip(),
+        deliberation_date=deliberation_date,
+    )
+    event.full_clean()
+    event.save()
+    review.state = transition.target
+    save_with_audit(review, actor=actor, reason=f"{transition.label}{_reason_suffix(event)}")
+    if step == Step.SUBMIT:
+        version_freeze(event=event)
+    transaction.on_commit(partial(notify_step, event))
+    return event
+
+
+def version_freeze(*, event: ReviewEvent) -> ReportVersion:
+    """The transmitted version: its figures now, its XLSX now, its PDF by the worker."""
+    from reports.documents import DOCUMENTS, render_computed
+    from reports.tasks import freeze_version_file
+
+    convention_year = event.convention_year
+    computed = {slug: document.read(convention_year) for slug, document in DOCUMENTS.items()}
+    figures = snapshot_figures(computed)
+    number = (
+        ReportVersion.objects.filter(convention_year=convention_year).aggregate(last=Max("number"))[
+            "last"
+        ]
+        or 0
+    ) + 1
+    version = ReportVersion.objects.create(
+        convention_year=convention_year,
+        number=number,
+        event=event,
+        figures=figures,
+        figures_sha256=figures_sha256(figures),
+    )
+    generated_on = timezone.localtime(version.created_at).date()
+    for slug, document in DOCUMENTS.items():
+        for fmt in document.formats:
+            if fmt == "html" or computed[slug] is None:
+                continue
+            file = VersionFile(version=version, slug=slug, fmt=fmt)
+            if fmt == "xlsx":
+                content = render_computed(document, computed[slug], fmt, generated_on=generated_on)
+                file.content, file.status = content, GenerationStatus.READY
+                file.sha256, file.size = hashlib.sha256(content).hexdigest(), len(content)
+            file.save()
+            if file.status == GenerationStatus.PENDING:
+                transaction.on_commit(partial(freeze_version_file.enqueue, file.pk))
+    return version
+
+
+def snapshot_figures(computed: dict) -> dict:
+    """The figures of the computed documents (``reports.snapshot``), by document."""
+    tables = {slug: computed.get(slug) for slug in ("financial-table", "previsionnel-table")}
+    figures = {slug: table_figures(table) for slug, table in tables.items() if table is not None}
+    if computed.get("indicators") is not None:
+        figures["indicators"] = matrix_figures(computed["indicators"])
+    return figures
+
+
+def _reason_suffix(event: ReviewEvent) -> str:
+    if event.deliberation_number:
+        return f" — délibération {event.deliberation_number} du {event.deliberation_date:%d/%m/%Y}"
+    return f" — {event.reason}" if event.reason else ""

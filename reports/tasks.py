@@ -6,10 +6,12 @@ and serves the file once ready. A file is kept per data version: asking again fo
 data serves it at once.
 """
 
+import hashlib
+
 from django.utils import timezone
 from django_tasks import task
 
-from reports.models import GeneratedDocument, GenerationStatus
+from reports.models import GeneratedDocument, GenerationStatus, VersionFile
 
 
 @task()
@@ -37,3 +39,40 @@ def generate_document(generated_id: int) -> None:
         fmt=generated.fmt,
         status__in=(GenerationStatus.READY, GenerationStatus.FAILED),
     ).exclude(pk=generated_id).delete()
+
+
+@task()
+def freeze_version_file(file_id: int) -> None:
+    """A PDF of a transmitted version. The year is locked since its transmission, so the PDF
+    prints the transmitted data; the figures are compared again to be sure (an unlock and a
+    change before the worker ran would otherwise go unnoticed)."""
+    from reports.documents import DOCUMENTS, render_computed
+    from reports.services import snapshot_figures
+    from reports.snapshot import figures_sha256
+
+    file = VersionFile.objects.select_related(
+        "version__convention_year__convention__department__region"
+    ).get(pk=file_id)
+    version = file.version
+    convention_year = version.convention_year
+    computed = {slug: document.read(convention_year) for slug, document in DOCUMENTS.items()}
+    if figures_sha256(snapshot_figures(computed)) != version.figures_sha256:
+        VersionFile.objects.filter(pk=file_id).update(
+            status=GenerationStatus.FAILED,
+            error="Les données de l'exercice ont changé depuis la transmission : ce document "
+            "n'est pas produit, pour ne pas différer de la version transmise.",
+        )
+        return
+    content = render_computed(
+        DOCUMENTS[file.slug],
+        computed[file.slug],
+        file.fmt,
+        generated_on=timezone.localtime(version.created_at).date(),
+    )
+    VersionFile.objects.filter(pk=file_id).update(
+        status=GenerationStatus.READY,
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        error="",
+    )

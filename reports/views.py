@@ -1,4 +1,5 @@
-"""Findings of a year's tables, and their written justifications."""
+"""Findings of a year's tables and their written justifications; documents; the review of the
+year's report by the prefecture."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,18 +8,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from actions.forms import JustificationForm
 from actions.models import ActionYear
 from calpae.permissions import can_edit, require_edit
 from conventions.models import ConventionYear
 from conventions.selectors import convention_year_for_user
-from reports import services
-from reports.documents import CONTENT_TYPES, DocumentError, get_document
+from reports import selectors, services
+from reports.documents import CONTENT_TYPES, DOCUMENTS, DocumentError, get_document
 from reports.documents import render as render_document
-from reports.models import GenerationStatus
+from reports.forms import ReviewStepForm
+from reports.models import GenerationStatus, VersionFile
 from reports.selectors import year_tables
+from reports.workflow import Step
 
 
 def _convention_year(request: HttpRequest, pk: int) -> ConventionYear:
@@ -113,3 +116,97 @@ def document(request: HttpRequest, pk: int, slug: str, fmt: str) -> HttpResponse
             f'attachment; filename="{doc.filename(convention_year, fmt)}"'
         )
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    """The state of the year's report, its history, and the steps the user may take."""
+    convention_year = _convention_year(request, pk)
+    failed: ReviewStepForm | None = None
+    if request.method == "POST":
+        form = ReviewStepForm(request.POST)
+        if form.is_valid():
+            try:
+                services.review_step(
+                    actor=request.user,
+                    convention_year=convention_year,
+                    step=Step(form.cleaned_data["step"]),
+                    reason=form.cleaned_data.get("reason", ""),
+                    deliberation_number=form.cleaned_data.get("deliberation_number", ""),
+                    deliberation_date=form.cleaned_data.get("deliberation_date"),
+                )
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, f"{form.transition.label} : c'est fait.")
+                return redirect("reports:review", pk=convention_year.pk)
+        failed = form
+    sheet = selectors.review_sheet(convention_year, request.user)
+    forms = [
+        failed
+        if failed is not None and failed.transition.step == choice.transition.step
+        else ReviewStepForm(step=choice.transition.step)
+        for choice in sheet.options
+    ]
+    return render(
+        request,
+        "reports/review.html",
+        {
+            "convention_year": convention_year,
+            "sheet": sheet,
+            "choices": list(zip(sheet.options, forms, strict=True)),
+        },
+    )
+
+
+@login_required
+@require_safe
+def version_file(request: HttpRequest, pk: int, number: int, slug: str, fmt: str) -> HttpResponse:
+    """A document of a transmitted version, byte for byte as frozen."""
+    convention_year = _convention_year(request, pk)
+    file = (
+        VersionFile.objects.filter(
+            version__convention_year=convention_year,
+            version__number=number,
+            slug=slug,
+            fmt=fmt,
+            status=GenerationStatus.READY,
+        )
+        .select_related("version")
+        .first()
+    )
+    if file is None or fmt not in CONTENT_TYPES:
+        raise Http404("Ce document de la version n'existe pas, ou n'est pas encore produit.")
+    response = HttpResponse(bytes(file.content), content_type=CONTENT_TYPES[fmt])
+    department = convention_year.convention.department.code
+    response["Content-Disposition"] = (
+        f'attachment; filename="CALPAE-{department}-{convention_year.year}-{slug}-v{number}.{fmt}"'
+    )
+    return response
+
+
+@login_required
+@require_safe
+def version_compare(request: HttpRequest, pk: int) -> HttpResponse:
+    """Two transmitted versions, figure by figure (``?de=1&a=2``)."""
+    convention_year = _convention_year(request, pk)
+    comparison = None
+    if "de" in request.GET or "a" in request.GET:
+        try:
+            before, after = int(request.GET.get("de", "")), int(request.GET.get("a", ""))
+        except ValueError:
+            raise Http404("Indiquez les deux versions à comparer (« de » et « a »).") from None
+        comparison = selectors.version_comparison(convention_year, before, after)
+        if comparison is None:
+            raise Http404(f"La version {before} ou {after} n'existe pas pour cet exercice.")
+    return render(
+        request,
+        "reports/version_compare.html",
+        {
+            "convention_year": convention_year,
+            "comparison": comparison,
+            "versions": selectors.version_numbers(convention_year),
+            "document_titles": {slug: document.label for slug, document in DOCUMENTS.items()},
+        },
+    )

@@ -32,7 +32,7 @@ from indicators.choices import PeriodKind
 from indicators.models import IndicatorTarget, IndicatorValue
 from indicators.selectors import target_key, value_key
 from indicators.services import indicator_create, period_create
-from reports.models import Justification
+from reports.models import Justification, ReportVersion, ReviewEvent, VersionFile
 from reports.selectors import year_tables
 from tests.history import HISTORY_MODELS, history_counts
 
@@ -47,8 +47,13 @@ READ_ONLY = {
     "actions:detail",
     "reports:findings",
     "reports:document",
+    "reports:compare",
+    "reports:version_file",
     "indicators:action_indicators",
 }
+# The review of the report: every user of the Département reads it and may post a step; the
+# step's rules decide (an empty form is refused with its errors, nothing written).
+STEP_PAGES = {"reports:review"}
 # Pages for the Département's administrators (and the national one) only: the other editors get
 # a 403 that says so.
 ADMIN_ONLY = {
@@ -67,7 +72,7 @@ POST_ONLY = {
 # The path segment before ``<int:pk>`` → the object that ``pk`` designates.
 OBJECT_KINDS = {"exercices": "year", "fiches": "fiche"}
 # The other parameters of a URL, by name: a value that the page accepts.
-OTHER_PARAMS = {"slug": "financial-table", "fmt": "xlsx"}
+OTHER_PARAMS = {"slug": "financial-table", "fmt": "xlsx", "number": 1}
 
 USERS = ("anonymous", "agent77", "referent77", "prefecture77", "agent03", "admin")
 EDITORS = {"agent77", "referent77", "agent03", "admin"}
@@ -152,7 +157,7 @@ def test_the_matrix_covers_the_namespaces_and_knows_its_special_cases():
     assert {name.split(":")[0] for name in names} == set(NAMESPACES)
     assert len(URLS) >= 15
     # A renamed or removed URL must not leave a stale special case behind.
-    stale = (READ_ONLY | POST_ONLY | ADMIN_ONLY) - names
+    stale = (READ_ONLY | POST_ONLY | ADMIN_ONLY | STEP_PAGES) - names
     assert not stale, f"Cas particuliers sans URL : {sorted(stale)}"
 
 
@@ -183,6 +188,8 @@ def objects(django_user_model):
             number="1.1",
             title="Fiche de l'Allier",
         )
+    for year in (year_77, year_03):
+        _frozen_version(year, django_user_model.objects.get(username="admin"))
     return {
         "77": {
             "year": year_77,
@@ -190,6 +197,32 @@ def objects(django_user_model):
         },
         "03": {"year": year_03, "fiche": fiche_03},
     }
+
+
+def _frozen_version(year: ConventionYear, actor) -> None:
+    """Version 1 of the year's report with its financial table, as a transmission leaves it
+    (written here directly: transmitting would lock the year for the other rows)."""
+    event = ReviewEvent.objects.create(
+        convention_year=year,
+        step="submit",
+        from_state="draft",
+        to_state="submitted",
+        actor=actor,
+        deliberation_number="CD-1",
+        deliberation_date=datetime.date(2024, 6, 1),
+    )
+    version = ReportVersion.objects.create(
+        convention_year=year, number=1, event=event, figures={}, figures_sha256="0" * 64
+    )
+    VersionFile.objects.create(
+        version=version,
+        slug="financial-table",
+        fmt="xlsx",
+        status="ready",
+        content=b"PK",
+        sha256="1" * 64,
+        size=2,
+    )
 
 
 def _department_of(user: str, scope: str) -> str:
@@ -217,7 +250,14 @@ def _request(client, method: str, path: str):
 
 
 # Read pages answer GET and HEAD only (``require_safe``).
-READ_PAGES = {"actions:year", "actions:detail", "reports:findings", "reports:document"}
+READ_PAGES = {
+    "actions:year",
+    "actions:detail",
+    "reports:findings",
+    "reports:document",
+    "reports:compare",
+    "reports:version_file",
+}
 
 
 def _cases():
@@ -266,6 +306,11 @@ def test_access(client, objects, user, scope, url, method):
             assert status == 404, where
         if status == 404:
             assert NOT_FOUND in text(response)
+        return
+
+    if url.name in STEP_PAGES:
+        assert status == 200, where
+        assert history_counts() == before, where
         return
 
     if user == "prefecture77":
