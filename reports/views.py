@@ -139,7 +139,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
-                messages.success(request, f"{form.transition.label} : c'est fait.")
+                messages.success(request, form.transition.done)
                 return redirect("reports:review", pk=convention_year.pk)
         failed = form
     sheet = selectors.review_sheet(convention_year, request.user)
@@ -156,6 +156,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
             "convention_year": convention_year,
             "sheet": sheet,
             "choices": list(zip(sheet.options, forms, strict=True)),
+            "document_titles": {slug: document.label for slug, document in DOCUMENTS.items()},
         },
     )
 

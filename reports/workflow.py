@@ -61,6 +61,7 @@ class Step(StrEnum):
 class Transition:
     step: Step
     label: str  # the button
+    done: str  # the message once taken
     sources: frozenset[State]
     target: State
     actors: frozenset[Actor]
@@ -84,6 +85,7 @@ TRANSITIONS = (
     Transition(
         Step.SUBMIT,
         "Transmettre à la préfecture",
+        "Rapport transmis à la préfecture.",
         frozenset({State.DRAFT, State.RETURNED}),
         State.SUBMITTED,
         frozenset({Actor.REFERENT, Actor.DEPARTMENT_ADMIN, Actor.NATIONAL_ADMIN}),
@@ -93,6 +95,7 @@ TRANSITIONS = (
     Transition(
         Step.RETURN,
         "Renvoyer pour compléments",
+        "Rapport renvoyé au Département pour compléments.",
         frozenset({State.SUBMITTED}),
         State.RETURNED,
         frozenset({Actor.REVIEWER, Actor.NATIONAL_ADMIN}),
@@ -101,6 +104,7 @@ TRANSITIONS = (
     Transition(
         Step.VALIDATE,
         "Valider le rapport",
+        "Rapport validé.",
         frozenset({State.SUBMITTED}),
         State.VALIDATED,
         frozenset({Actor.REVIEWER, Actor.NATIONAL_ADMIN}),
@@ -108,6 +112,7 @@ TRANSITIONS = (
     Transition(
         Step.UNLOCK,
         "Déverrouiller",
+        "Exercice déverrouillé : le rapport est à compléter.",
         frozenset({State.SUBMITTED, State.VALIDATED}),
         State.RETURNED,
         frozenset({Actor.NATIONAL_ADMIN}),
