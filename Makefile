@@ -73,6 +73,7 @@ office-deps:
 bench: migrate
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py bench_documents
+	$(BIN)/python manage.py bench_import
 
 lint: install
 	$(BIN)/ruff check .
