@@ -18,11 +18,13 @@ import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 from django.utils.text import slugify
+from simple_history.utils import bulk_create_with_history
 
 from actions.choices import BudgetKind, Funder
-from actions.import_writer import ImportReport, RecordingWriter, Rollback
+from actions.import_writer import Change, ImportReport, Outcome, RecordingWriter, Rollback
 from actions.models import Action, ActionYear, Budget, OtherFunding
 from actions.workbook.files import open_workbook
 from actions.workbook.layouts import Layout
@@ -38,6 +40,7 @@ from actions.workbook.problems import Problem, ProblemCode, Severity, WorkbookEr
 from actions.workbook.text import match_theme
 from calpae.audit import save_with_audit
 from conventions.choices import EnvelopeKind, PlannedTableTemplate
+from conventions.locking import year_kept_open
 from conventions.models import (
     Convention,
     ConventionYear,
@@ -94,6 +97,8 @@ THEME_FIELDS = {
     "carried_over": "carried_over_state",
 }
 OTHER_FUNDER_NAME = "Autres financeurs"
+# The rows an import creates, parents first.
+CREATION_ORDER = (Action, ActionYear, Budget, OtherFunding)
 FIELD_LABELS = {
     "state_new": "A",
     "state_carried_over": "B",
@@ -189,17 +194,18 @@ def workbook_import(
                 actor=actor, department=department, year=year, parsed=parsed, report=report
             )
             if writer.start() and not report.errors:
-                if parsed.layout and parsed.layout.is_financial:
-                    writer.write_table()
-                if parsed.matrix is not None and not report.errors:
-                    MatrixWriter(
-                        actor=actor,
-                        convention_year=writer.convention_year,
-                        programme=writer.programme,
-                        matrix=parsed.matrix,
-                        report=report,
-                        reason=writer.reason,
-                    )()
+                with year_kept_open(writer.convention_year.pk):
+                    if parsed.layout and parsed.layout.is_financial:
+                        writer.write_table()
+                    if parsed.matrix is not None and not report.errors:
+                        MatrixWriter(
+                            actor=actor,
+                            convention_year=writer.convention_year,
+                            programme=writer.programme,
+                            matrix=parsed.matrix,
+                            report=report,
+                            reason=writer.reason,
+                        )()
             blocked = report.errors or (report.mismatches and not accept_printed_mismatch)
             if blocked or dry_run:
                 raise Rollback
@@ -208,6 +214,16 @@ def workbook_import(
     except ValidationError as error:
         report.problems.append(
             Problem(Severity.ERROR, ProblemCode.ROW_NOT_UNDERSTOOD, _validation_text(error))
+        )
+    except IntegrityError as error:
+        # A rule of the database that the reading did not catch: nothing is written.
+        report.problems.append(
+            Problem(
+                Severity.ERROR,
+                ProblemCode.ROW_NOT_UNDERSTOOD,
+                f"La base de données a refusé une valeur du fichier ({error}) : rien n'a été "
+                "enregistré.",
+            )
         )
     report.imported = not report.errors and (accept_printed_mismatch or not report.mismatches)
     return report
@@ -289,8 +305,57 @@ class _Writer(RecordingWriter):
         if self.report.errors:
             return
         self._theme_amounts()
+        # Read once what the rows are compared with: a constant number of queries per table.
+        prefetch_related_objects([self.convention_year], "themes")
+        self.action_years = {
+            action_year.number: action_year
+            for action_year in ActionYear.objects.filter(
+                convention_year=self.convention_year
+            ).select_related("action", "theme")
+        }
+        for action_year in self.action_years.values():
+            action_year.convention_year = self.convention_year
+        self.budgets = {
+            budget.action_year_id: budget
+            for budget in Budget.objects.filter(
+                action_year__convention_year=self.convention_year,
+                kind=BUDGET_KINDS[self.layout],
+            ).prefetch_related("other_fundings")
+        }
+        self.action_codes = set(
+            Action.objects.filter(department=self.department, programme=self.programme).values_list(
+                "code", flat=True
+            )
+        )
+        self.new_rows: dict[type, list] = {model: [] for model in CREATION_ORDER}
         for parsed in self.parsed.actions:
             self._action(parsed)
+        self._create_new_rows()
+
+    def create(self, instance, subject: str | None) -> None:
+        """A new row, validated now and inserted with the others of its model at the end
+        (``_create_new_rows``): a few statements per table instead of two per row."""
+        instance.full_clean(
+            exclude=[f.name for f in instance._meta.concrete_fields if f.is_relation],
+            validate_constraints=False,
+        )
+        self.new_rows[type(instance)].append(instance)
+        if subject is not None:
+            self.report.changes.append(Change(Outcome.CREATED, subject))
+
+    def _create_new_rows(self) -> None:
+        """Insert the new rows, parents first (each row takes its parent's new id), with their
+        history rows."""
+        for model in CREATION_ORDER:
+            rows = self.new_rows[model]
+            if rows:
+                bulk_create_with_history(
+                    rows,
+                    model,
+                    batch_size=500,
+                    default_user=self.actor,
+                    default_change_reason=self.reason,
+                )
 
     def _programme(self) -> Programme | None:
         programme = Programme.objects.filter(
@@ -450,11 +515,7 @@ class _Writer(RecordingWriter):
                 )
             return
         subject = f"Fiche {number}"
-        action_year = (
-            ActionYear.objects.filter(convention_year=self.convention_year, number=number)
-            .select_related("action")
-            .first()
-        )
+        action_year = self.action_years.get(number)
         identity = {
             "title": parsed.short_title or parsed.title,
             "sequence_number": parsed.fiche_number,
@@ -467,7 +528,7 @@ class _Writer(RecordingWriter):
                 code=self._action_code(number),
                 name=identity["title"][:200],
             )
-            self.save(action, f"{subject} — fiche-action", created=True)
+            self.create(action, f"{subject} — fiche-action")
             action_year = ActionYear(
                 action=action,
                 convention_year=self.convention_year,
@@ -475,7 +536,8 @@ class _Writer(RecordingWriter):
                 block=theme_year.theme.block,
                 **identity,
             )
-            self.save(action_year, subject, created=True)
+            self.create(action_year, subject)
+            self.action_years[number] = action_year
         else:
             changes = self.assign(action_year, identity)
             if changes:
@@ -486,14 +548,10 @@ class _Writer(RecordingWriter):
     def _action_code(self, number: str) -> str:
         base = slugify(f"{self.year}-{number}")[:50]
         code, suffix = base, 1
-        taken = set(
-            Action.objects.filter(
-                department=self.department, programme=self.programme, code__startswith=base
-            ).values_list("code", flat=True)
-        )
-        while code in taken:
+        while code in self.action_codes:
             suffix += 1
             code = f"{base}-{suffix}"
+        self.action_codes.add(code)
         return code
 
     def _budget(self, parsed: ParsedAction, action_year: ActionYear, subject: str) -> None:
@@ -517,7 +575,7 @@ class _Writer(RecordingWriter):
         )
         # The printed budget global is kept only where it says something A+…+E does not.
         values["declared_total"] = total if total is not None and total != computed else None
-        budget = Budget.objects.filter(action_year=action_year, kind=kind).first()
+        budget = self.budgets.get(action_year.pk)
         created = budget is None
         if created:
             budget = Budget(action_year=action_year, kind=kind)
@@ -526,7 +584,10 @@ class _Writer(RecordingWriter):
         stored = sum((f.amount for f in fundings), ZERO) if fundings else None
         if other != stored:
             changes.append(_describe("other", stored, other))
-        self.save(budget, subject, changes, created=created)
+        if created:
+            self.create(budget, subject)
+        else:
+            self.save(budget, subject, changes)
         if other == stored:
             return
         if len(fundings) > 1:
@@ -542,11 +603,14 @@ class _Writer(RecordingWriter):
             funding._history_user, funding._change_reason = self.actor, self.reason
             funding.delete()
             return
-        funding = funding or OtherFunding(
-            budget=budget, funder=Funder.OTHER, funder_name=OTHER_FUNDER_NAME
-        )
+        if funding is None:
+            funding = OtherFunding(
+                budget=budget, funder=Funder.OTHER, funder_name=OTHER_FUNDER_NAME, amount=other
+            )
+            self.create(funding, None)
+            return
         funding.amount = other
-        save_with_audit(funding, actor=self.actor, reason=self.reason)
+        save_with_audit(funding, actor=self.actor, reason=self.reason, trusted_relations=True)
 
 
 def _placeholder_rows(parsed: ParsedTheme) -> list[list[str]]:

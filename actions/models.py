@@ -157,17 +157,18 @@ class ActionYear(YearLockMixin, models.Model):
             )
         if self.theme_id and self.theme.programme_id != convention.programme_id:
             errors["theme"] = "Le thème n'appartient pas au programme de la convention."
-        elif (
-            self.theme_id
-            and self.convention_year.themes.exists()
-            and not self.convention_year.themes.filter(theme_id=self.theme_id).exists()
-        ):
+        elif self.theme_id and (themes := self._year_theme_ids()) and self.theme_id not in themes:
             errors["theme"] = (
                 f"Le thème « {self.theme.short_label or self.theme.label} » ne figure pas dans "
                 f"le tableau financier de l'exercice {self.convention_year.year}."
             )
         if errors:
             raise ValidationError(errors)
+
+    def _year_theme_ids(self) -> set[int]:
+        """The thèmes of the year's financial table (from ``prefetch_related("themes")`` on the
+        year when a writer did it)."""
+        return {theme_year.theme_id for theme_year in self.convention_year.themes.all()}
 
 
 def _non_negative(field: str) -> models.CheckConstraint:

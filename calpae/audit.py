@@ -3,9 +3,24 @@
 from django.db import models
 
 
-def save_with_audit(instance: models.Model, *, actor, reason: str) -> models.Model:
-    """``full_clean()`` then ``save()``, recording ``actor`` and ``reason`` in the history row."""
-    instance.full_clean()
+def save_with_audit(
+    instance: models.Model, *, actor, reason: str, trusted_relations: bool = False
+) -> models.Model:
+    """``full_clean()`` then ``save()``, recording ``actor`` and ``reason`` in the history row.
+
+    ``trusted_relations``: for a bulk writer (the import of a table) whose related objects were
+    just read from the database or saved, and which turns a refused constraint into its report:
+    the foreign keys' existence and the database constraints are left to the database instead
+    of one query each (an import of 1,000 fiches ran 70 queries per fiche)."""
+    if trusted_relations:
+        related = [
+            field.name
+            for field in instance._meta.concrete_fields
+            if field.is_relation and field.is_cached(instance)
+        ]
+        instance.full_clean(exclude=related, validate_constraints=False)
+    else:
+        instance.full_clean()
     instance._history_user = actor
     instance._change_reason = reason
     instance.save()

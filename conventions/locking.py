@@ -9,6 +9,9 @@ with a French message. The admin also shows such rows read-only (``YearLockAdmin
 
 from __future__ import annotations
 
+import contextlib
+from contextvars import ContextVar
+
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -40,6 +43,26 @@ def ensure_year_open(convention_year_id: int | None) -> None:
         _raise_if(locked_review(convention_year_id=convention_year_id))
 
 
+# Years checked open once, with their review row locked until the end of the transaction, by a
+# writer of many rows (``year_kept_open``): their rows are not checked again one by one.
+_kept_open: ContextVar[frozenset[int]] = ContextVar("years_kept_open", default=frozenset())
+
+
+@contextlib.contextmanager
+def year_kept_open(convention_year_id: int):
+    """Check once that the year is open, and keep it so until the transaction ends (its review
+    row locked: a transmission waits). For the import of a whole table, inside its
+    transaction."""
+    review_model = apps.get_model("reports", "YearReview")
+    list(review_model.objects.select_for_update().filter(convention_year_id=convention_year_id))
+    ensure_year_open(convention_year_id)
+    token = _kept_open.set(_kept_open.get() | {convention_year_id})
+    try:
+        yield
+    finally:
+        _kept_open.reset(token)
+
+
 def _message(review) -> str:
     return LOCKED_MESSAGE.format(
         year=review.convention_year.year, state=review.get_state_display().lower()
@@ -64,6 +87,8 @@ class YearLockMixin:
             value = getattr(value, name, None)
             if value is None:
                 return None
+        if value in _kept_open.get():
+            return None
         return locked_review(convention_year_id=value)
 
     def ensure_year_open(self) -> None:

@@ -41,7 +41,7 @@ def test_bench_import_prints_the_figures_and_leaves_the_database_unchanged():
             re.MULTILINE,
         ), label
     assert re.search(
-        r"^  requêtes SQL d'un import : \d+ \(\d+\.\d par fiche : \d+ SELECT, .*INSERT.*\)$",
+        r"^  requêtes SQL d'un import : \d+ \(\d+\.\d par fiche : .*\bINSERT\b.*\bSELECT\b.*\)$",
         text,
         re.MULTILINE,
     )

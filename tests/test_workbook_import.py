@@ -92,6 +92,17 @@ def test_round_trip_of_the_2022_execution_table_into_an_empty_database(shared_da
     total = shared_data("seine-et-marne-2022-execution.json")["rows"][-1]
     budgets = Budget.objects.filter(action_year__convention_year=_year(2022))
     assert sum(b.realised or 0 for b in budgets) == Decimal(total["realise"])
+    # The new rows are inserted in bulk, each with its history row, user and file named.
+    for model, rows in (
+        (ActionYear, ActionYear.objects.filter(convention_year=_year(2022))),
+        (Budget, budgets),
+    ):
+        records = model.history.filter(id__in=[row.pk for row in rows])
+        assert records.count() == rows.count()
+        assert {(r.history_type, r.history_user.username) for r in records} == {("+", "admin")}
+        assert {r.history_change_reason for r in records} == {
+            "Import du fichier « tableau-2022.xlsx »"
+        }
 
 
 def test_importing_the_same_file_again_changes_nothing():

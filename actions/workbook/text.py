@@ -7,6 +7,7 @@ case, apostrophes, dashes, line breaks and non-breaking spaces do not count.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ def clean(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@functools.lru_cache(maxsize=4096)  # the same header texts are compared on every row
 def normalize(text: str) -> str:
     """``"Thème de la\\ncontractualisation"`` → ``"theme de la contractualisation"``: lower
     case, no accents, every run of punctuation or space one space (so "pré-notifiés" and
