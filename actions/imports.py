@@ -111,6 +111,9 @@ FIELD_LABELS = {
     "declared_total": "budget global déclaré",
     "comment": "commentaire",
     "title": "intitulé",
+    "number": "fiche action n°",
+    "name": "nom usuel de la fiche-action",
+    "code": "identifiant de la fiche-action",
     "sequence_number": "numéro de fiche",
     "theme": "thème",
     "carried_over_state": "report N-1 part État",
@@ -328,9 +331,34 @@ class _Writer(RecordingWriter):
             )
         )
         self.new_rows: dict[type, list] = {model: [] for model in CREATION_ORDER}
+        rows_of_number: dict[str, int] = {}
         for parsed in self.parsed.actions:
-            self._action(parsed)
-        self._create_new_rows()
+            number = parsed.number.strip().rstrip(".")
+            if number in rows_of_number:
+                # Two rows would be written into one fiche, the second over the first.
+                self.problem(
+                    f"Le numéro de fiche {number} figure deux fois dans le tableau (lignes "
+                    f"{rows_of_number[number]} et {parsed.row}) : chaque fiche a son propre "
+                    "numéro ; corrigez le fichier.",
+                    code=ProblemCode.NUMBER_DUPLICATED,
+                    row=parsed.row,
+                )
+                continue
+            rows_of_number[number] = parsed.row
+            try:
+                self._action(parsed)
+            except ValidationError as error:
+                self._row_refused(error, parsed.row)
+        if not self.report.errors:
+            self._create_new_rows()
+
+    def _row_refused(self, error: ValidationError, row: int) -> None:
+        """A value of the row that the model refuses (too long, out of range…), placed."""
+        fields = error.message_dict if hasattr(error, "message_dict") else {"": error.messages}
+        for name, messages in fields.items():
+            label = FIELD_LABELS.get(name, "")
+            for message in messages:
+                self.problem(f"{label} : {message}" if label else message, row=row)
 
     def create(self, instance, subject: str | None) -> None:
         """A new row, validated now and inserted with the others of its model at the end
