@@ -15,6 +15,7 @@ layout of the sheet) and the amounts known per thème only (reports N-1, pre-not
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -333,7 +334,7 @@ class _Writer(RecordingWriter):
         self.new_rows: dict[type, list] = {model: [] for model in CREATION_ORDER}
         rows_of_number: dict[str, int] = {}
         for parsed in self.parsed.actions:
-            number = parsed.number.strip().rstrip(".")
+            number = fiche_number(parsed.number)
             if number in rows_of_number:
                 # Two rows would be written into one fiche, the second over the first.
                 self.problem(
@@ -534,7 +535,7 @@ class _Writer(RecordingWriter):
 
     def _action(self, parsed: ParsedAction) -> None:
         theme_year = self.themes.get(parsed.theme_label or "")
-        number = parsed.number.strip().rstrip(".")
+        number = fiche_number(parsed.number)
         if theme_year is None or not number:
             if not number:
                 self.problem(
@@ -639,6 +640,12 @@ class _Writer(RecordingWriter):
             return
         funding.amount = other
         save_with_audit(funding, actor=self.actor, reason=self.reason, trusted_relations=True)
+
+
+def fiche_number(printed: str) -> str:
+    """The fiche's number as stored: « 5.1. », « 5.1 » and « 5,1 » (a decimal comma typed in a
+    spreadsheet) are fiche 5.1."""
+    return re.sub(r"(?<=\d),(?=\d)", ".", printed.strip()).rstrip(".")
 
 
 def _placeholder_rows(parsed: ParsedTheme) -> list[list[str]]:

@@ -301,3 +301,11 @@ def test_upload_page_refuses_a_wrong_file_in_french(client):
     assert "photo.png" in page.content.decode()
     assert history_counts() == before
     assert not PendingImport.objects.exists()
+
+
+def test_a_fiche_number_typed_with_a_comma_is_the_same_fiche():
+    exported = _export("financial-table", 2022)
+    edited = _edit(exported, **{_cell_of(exported, "5.1", "C"): "5,1"})
+    report = _import(edited)
+    assert report.imported, [str(problem) for problem in report.problems]
+    assert not report.created and not report.updated

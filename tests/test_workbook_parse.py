@@ -937,8 +937,8 @@ def test_csv_export_with_semicolons_in_windows_1252():
     missing = [p.message for p in parsed.problems if p.severity == Severity.WARNING]
     assert len(missing) == 4  # B, valorisation, D, E
     assert missing[0] == (
-        "La colonne « B Crédits Etat reportés » est absente de l'en-tête : ses montants seront "
-        "vides."
+        "La colonne « B Crédits Etat reportés » est absente de l'en-tête : ses montants ne sont "
+        "pas lus (à l'import, ceux déjà enregistrés sont conservés)."
     )
     assert set(kinds(parsed, Severity.WARNING)) == {ProblemCode.COLUMN_MISSING}
 

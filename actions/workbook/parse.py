@@ -824,7 +824,12 @@ def _header_problems(sheet: Sheet, header: HeaderMatch) -> list[Problem]:
                 severity=Severity.WARNING if is_amount else Severity.INFO,
                 code=ProblemCode.COLUMN_MISSING,
                 message=f"La colonne « {label} » est absente de l'en-tête"
-                + (" : ses montants seront vides." if is_amount else "."),
+                + (
+                    " : ses montants ne sont pas lus (à l'import, ceux déjà enregistrés sont "
+                    "conservés)."
+                    if is_amount
+                    else "."
+                ),
                 sheet=sheet.name,
                 row=header.first_row,
             )
