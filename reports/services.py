@@ -23,7 +23,7 @@ from reports.models import (
 )
 from reports.notifications import notify_step
 from reports.selectors import review_actors, year_tables
-from reports.snapshot import figures_sha256, matrix_figures, table_figures
+from reports.snapshot import figures_sha256, matrix_figures, stored, table_figures
 from reports.workflow import BY_STEP, State, Step, option
 
 
@@ -145,7 +145,7 @@ def version_freeze(*, event: ReviewEvent) -> ReportVersion:
 
     convention_year = event.convention_year
     computed = {slug: document.read(convention_year) for slug, document in DOCUMENTS.items()}
-    figures = snapshot_figures(computed)
+    figures = stored(snapshot_figures(computed))
     number = (
         ReportVersion.objects.filter(convention_year=convention_year).aggregate(last=Max("number"))[
             "last"

@@ -98,8 +98,26 @@ def _printed(value: str | None, is_amount: bool) -> str:
     return format_euros(Decimal(value)) if is_amount else value
 
 
+def stored(figures: dict) -> dict:
+    """The figures as stored: rows and columns as lists of pairs, since PostgreSQL's ``jsonb``
+    does not keep the order of an object's keys (and the comparison lists rows in order)."""
+    return {
+        document: [[row, list(values.items())] for row, values in rows.items()]
+        for document, rows in figures.items()
+    }
+
+
+def read_back(stored_figures: dict) -> dict:
+    return {
+        document: {row: dict(values) for row, values in rows}
+        for document, rows in stored_figures.items()
+    }
+
+
 def compare(before: dict, after: dict) -> list[FigureChange]:
-    """Every figure that differs between two versions' figures, in document and row order."""
+    """Every figure that differs between two versions' figures (as stored), in document and
+    row order."""
+    before, after = read_back(before), read_back(after)
     changes = []
     for document in FIGURE_DOCUMENTS:
         old_rows, new_rows = before.get(document, {}), after.get(document, {})

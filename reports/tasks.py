@@ -48,7 +48,7 @@ def freeze_version_file(file_id: int) -> None:
     change before the worker ran would otherwise go unnoticed)."""
     from reports.documents import DOCUMENTS, render_computed
     from reports.services import snapshot_figures
-    from reports.snapshot import figures_sha256
+    from reports.snapshot import figures_sha256, stored
 
     file = VersionFile.objects.select_related(
         "version__convention_year__convention__department__region"
@@ -56,7 +56,7 @@ def freeze_version_file(file_id: int) -> None:
     version = file.version
     convention_year = version.convention_year
     computed = {slug: document.read(convention_year) for slug, document in DOCUMENTS.items()}
-    if figures_sha256(snapshot_figures(computed)) != version.figures_sha256:
+    if figures_sha256(stored(snapshot_figures(computed))) != version.figures_sha256:
         VersionFile.objects.filter(pk=file_id).update(
             status=GenerationStatus.FAILED,
             error="Les données de l'exercice ont changé depuis la transmission : ce document "
