@@ -39,7 +39,8 @@ from conventions.selectors import convention_year_for_user
 from indicators.selectors import action_indicator_sheet, indicator_history
 from reports.charts import execution_themes_chart_svg
 from reports.formatting import format_euros
-from reports.selectors import year_tables
+from reports.models import CommentState
+from reports.selectors import year_comments, year_tables
 
 
 def _convention_year(request: HttpRequest, pk: int) -> ConventionYear:
@@ -168,6 +169,11 @@ def year_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "can_edit": can_edit(request.user, convention_year.convention.department_id),
             "can_import": can_import(request.user, convention_year.convention.department_id),
+            "open_comments": [
+                comment
+                for comment in year_comments(convention_year)
+                if comment.state == CommentState.OPEN
+            ],
         },
     )
 

@@ -7,6 +7,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from conventions.admin import year_column
 from conventions.locking import YearLockAdminMixin
 from reports.models import (
+    Comment,
     GeneratedDocument,
     Justification,
     ReportVersion,
@@ -109,3 +110,13 @@ class VersionFileAdmin(ReadOnlyAdmin):
     list_filter = ["status", "slug", "fmt"]
     list_select_related = ["version__convention_year__convention__department"]
     exclude = ["content"]
+
+
+@admin.register(Comment)
+class CommentAdmin(SimpleHistoryAdmin):
+    list_display = ["convention_year", "action_year", "author", "created_at", "state"]
+    list_filter = ["state", "convention_year__year"]
+    list_select_related = ["convention_year__convention__department", "action_year", "author"]
+    search_fields = ["text", "line", "convention_year__convention__department__name"]
+    autocomplete_fields = ["convention_year"]
+    raw_id_fields = ["action_year", "author", "resolved_by"]

@@ -51,3 +51,25 @@ class ReviewStepForm(forms.Form):
         if step != self.transition.step:
             raise forms.ValidationError("Demande invalide : rechargez la page.")
         return step
+
+
+class CommentForm(forms.Form):
+    """A comment of the review: on the report, a fiche, or a line of a table."""
+
+    text = forms.CharField(
+        label="Commentaire", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    action_year = forms.ModelChoiceField(
+        label="Fiche-action", required=False, queryset=None, empty_label="Le rapport en général"
+    )
+    line = forms.CharField(
+        label="Ligne d'un tableau",
+        required=False,
+        max_length=200,
+        help_text="Facultatif : par exemple « TOTAUX FINANCIERS, réalisé ».",
+    )
+
+    def __init__(self, *args, convention_year, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the fiches of this year: an id of another year or Département is refused.
+        self.fields["action_year"].queryset = convention_year.action_years.order_by("number")

@@ -7,6 +7,7 @@ re-allocated between actions…).
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -316,3 +317,87 @@ class VersionFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} — {self.slug}.{self.fmt}"
+
+
+# --- Comments of the review ---------------------------------------------------------------------
+
+
+class CommentState(models.TextChoices):
+    OPEN = "open", "Ouvert"
+    RESOLVED = "resolved", "Résolu"
+
+
+class CommentQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(convention_year__in=ConventionYear.objects.for_user(user))
+
+
+class Comment(models.Model):
+    """Commentaire de relecture : sur le rapport, une fiche-action ou une ligne d'un tableau.
+
+    Not locked with the year's data: the discussion goes on while the report is transmitted."""
+
+    convention_year = models.ForeignKey(
+        ConventionYear, on_delete=models.CASCADE, related_name="comments", verbose_name="exercice"
+    )
+    action_year = models.ForeignKey(
+        "actions.ActionYear",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="comments",
+        verbose_name="fiche-action",
+    )
+    line = models.CharField(
+        "ligne du rapport",
+        max_length=200,
+        blank=True,
+        help_text="Par exemple « TOTAUX FINANCIERS, réalisé » ou « indicateur des jeunes suivis ».",
+    )
+    text = models.TextField("commentaire")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="auteur"
+    )
+    created_at = models.DateTimeField("écrit le", auto_now_add=True)
+    state = models.CharField(
+        "état", max_length=20, choices=CommentState.choices, default=CommentState.OPEN
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="résolu par",
+    )
+    resolved_at = models.DateTimeField("résolu le", null=True, blank=True)
+
+    history = HistoricalRecords()
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["convention_year", "created_at", "pk"]
+        verbose_name = "commentaire de relecture"
+        verbose_name_plural = "commentaires de relecture"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=CommentState.values), name="comment_state_valid"
+            ),
+            models.CheckConstraint(condition=~Q(text=""), name="comment_text_required"),
+            models.CheckConstraint(
+                condition=Q(state=CommentState.OPEN, resolved_by__isnull=True)
+                | Q(
+                    state=CommentState.RESOLVED,
+                    resolved_by__isnull=False,
+                    resolved_at__isnull=False,
+                ),
+                name="comment_resolution_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.convention_year} — {self.text[:60]}"
+
+    def clean(self):
+        if self.action_year_id and self.action_year.convention_year_id != self.convention_year_id:
+            raise ValidationError({"action_year": "La fiche-action est d'un autre exercice."})

@@ -17,6 +17,8 @@ from calpae.permissions import department_roles
 from conventions.choices import Role
 from conventions.models import ConventionYear, StateEnvelope, ThemeYear
 from reports.models import (
+    Comment,
+    CommentState,
     Justification,
     ReportVersion,
     ReviewEvent,
@@ -290,6 +292,11 @@ class ReviewSheet:
     options: list[Option]
     open_findings: int
     versions: list[ReportVersion]
+    comments: list[Comment]
+
+    @property
+    def open_comments(self) -> list[Comment]:
+        return [comment for comment in self.comments if comment.state == CommentState.OPEN]
 
     @property
     def is_locked(self) -> bool:
@@ -347,6 +354,17 @@ def review_sheet(convention_year: ConventionYear, user) -> ReviewSheet:
             )
             .order_by("-number")
         ),
+        comments=year_comments(convention_year),
+    )
+
+
+def year_comments(convention_year: ConventionYear) -> list[Comment]:
+    """The year's comments, open ones first, with their authors and fiches."""
+    return sorted(
+        Comment.objects.filter(convention_year=convention_year).select_related(
+            "author", "resolved_by", "action_year"
+        ),
+        key=lambda comment: (comment.state != CommentState.OPEN, comment.created_at),
     )
 
 

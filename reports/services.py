@@ -11,8 +11,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from calpae.audit import save_with_audit
+from calpae.permissions import department_roles
 from conventions.models import ConventionYear
 from reports.models import (
+    Comment,
+    CommentState,
     GeneratedDocument,
     GenerationStatus,
     Justification,
@@ -188,3 +191,44 @@ def _reason_suffix(event: ReviewEvent) -> str:
     if event.deliberation_number:
         return f" — délibération {event.deliberation_number} du {event.deliberation_date:%d/%m/%Y}"
     return f" — {event.reason}" if event.reason else ""
+
+
+# --- Comments of the review ---------------------------------------------------------------------
+
+
+def can_comment(user, department_id: int) -> bool:
+    """Everyone with a role in the Département (the prefecture's reviewer too), and the national
+    administrator."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or department_id in department_roles(user)
+
+
+COMMENT_MESSAGE = "Seules les personnes rattachées au Département commentent son rapport."
+
+
+@transaction.atomic
+def comment_add(*, actor, convention_year, text: str, action_year=None, line: str = "") -> Comment:
+    if not can_comment(actor, convention_year.convention.department_id):
+        raise PermissionDenied(COMMENT_MESSAGE)
+    comment = Comment(
+        convention_year=convention_year,
+        action_year=action_year,
+        line=line.strip(),
+        text=text.strip(),
+        author=actor,
+    )
+    return save_with_audit(comment, actor=actor, reason="Commentaire de relecture")
+
+
+@transaction.atomic
+def comment_resolve(*, actor, comment: Comment) -> Comment:
+    """Mark a comment resolved (by its author, the Département or the reviewer)."""
+    if not can_comment(actor, comment.convention_year.convention.department_id):
+        raise PermissionDenied(COMMENT_MESSAGE)
+    if comment.state == CommentState.RESOLVED:
+        raise ValidationError("Ce commentaire est déjà résolu.")
+    comment.state = CommentState.RESOLVED
+    comment.resolved_by = actor
+    comment.resolved_at = timezone.now()
+    return save_with_audit(comment, actor=actor, reason="Commentaire résolu")

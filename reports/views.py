@@ -18,8 +18,8 @@ from conventions.selectors import convention_year_for_user
 from reports import selectors, services
 from reports.documents import CONTENT_TYPES, DOCUMENTS, DocumentError, get_document
 from reports.documents import render as render_document
-from reports.forms import ReviewStepForm
-from reports.models import GenerationStatus, VersionFile
+from reports.forms import CommentForm, ReviewStepForm
+from reports.models import Comment, GenerationStatus, VersionFile
 from reports.selectors import year_tables
 from reports.workflow import Step
 
@@ -143,6 +143,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("reports:review", pk=convention_year.pk)
         failed = form
     sheet = selectors.review_sheet(convention_year, request.user)
+    department_id = convention_year.convention.department_id
     forms = [
         failed
         if failed is not None and failed.transition.step == choice.transition.step
@@ -157,8 +158,62 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
             "sheet": sheet,
             "choices": list(zip(sheet.options, forms, strict=True)),
             "document_titles": {slug: document.label for slug, document in DOCUMENTS.items()},
+            "comment_form": CommentForm(convention_year=convention_year),
+            "can_comment": services.can_comment(request.user, department_id),
         },
     )
+
+
+def _back(request: HttpRequest, convention_year: ConventionYear) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("reports:review", pk=convention_year.pk)
+
+
+@login_required
+@require_POST
+def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    convention_year = _convention_year(request, pk)
+    form = CommentForm(request.POST, convention_year=convention_year)
+    if form.is_valid():
+        services.comment_add(
+            actor=request.user,
+            convention_year=convention_year,
+            text=form.cleaned_data["text"],
+            action_year=form.cleaned_data["action_year"],
+            line=form.cleaned_data["line"],
+        )
+        messages.success(request, "Commentaire enregistré.")
+    else:
+        errors = [
+            f"{form.fields[name].label} : {' '.join(errs)}" for name, errs in form.errors.items()
+        ]
+        messages.error(request, "Commentaire non enregistré — " + " ; ".join(errors))
+    return _back(request, convention_year)
+
+
+@login_required
+@require_POST
+def comment_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    convention_year = _convention_year(request, pk)
+    comment = (
+        Comment.objects.filter(
+            convention_year=convention_year, pk=request.POST.get("comment") or 0
+        ).first()
+        if (request.POST.get("comment") or "").isdigit()
+        else None
+    )
+    if comment is None:
+        messages.error(request, "Demande invalide : rechargez la page.")
+        return _back(request, convention_year)
+    try:
+        services.comment_resolve(actor=request.user, comment=comment)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Commentaire marqué comme résolu.")
+    return _back(request, convention_year)
 
 
 @login_required

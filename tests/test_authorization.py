@@ -54,6 +54,9 @@ READ_ONLY = {
 # The review of the report: every user of the Département reads it and may post a step; the
 # step's rules decide (an empty form is refused with its errors, nothing written).
 STEP_PAGES = {"reports:review"}
+# The discussion of the review: every user of the Département (the reviewer too) comments; an
+# empty form comes back with its message, nothing written.
+DISCUSSION = {"reports:comment_add", "reports:comment_resolve"}
 # Pages for the Département's administrators (and the national one) only: the other editors get
 # a 403 that says so.
 ADMIN_ONLY = {
@@ -64,6 +67,8 @@ ADMIN_ONLY = {
 # URLs that only accept POST (a button, no page of their own).
 POST_ONLY = {
     "actions:reinstate",
+    "reports:comment_add",
+    "reports:comment_resolve",
     "reports:justify",
     "actions:import_workbook_confirm",
     "actions:import_workbook_cancel",
@@ -157,7 +162,7 @@ def test_the_matrix_covers_the_namespaces_and_knows_its_special_cases():
     assert {name.split(":")[0] for name in names} == set(NAMESPACES)
     assert len(URLS) >= 15
     # A renamed or removed URL must not leave a stale special case behind.
-    stale = (READ_ONLY | POST_ONLY | ADMIN_ONLY | STEP_PAGES) - names
+    stale = (READ_ONLY | POST_ONLY | ADMIN_ONLY | STEP_PAGES | DISCUSSION) - names
     assert not stale, f"Cas particuliers sans URL : {sorted(stale)}"
 
 
@@ -311,6 +316,14 @@ def test_access(client, objects, user, scope, url, method):
     if url.name in STEP_PAGES:
         assert status == 200, where
         assert history_counts() == before, where
+        return
+
+    if url.name in DISCUSSION:
+        assert status == (405 if method == "GET" else 302), where
+        assert history_counts() == before, where
+        if status == 302:
+            followed = client.get(response["Location"])
+            assert '<li class="error">' in followed.content.decode(), where
         return
 
     if user == "prefecture77":

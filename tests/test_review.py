@@ -476,3 +476,65 @@ def test_no_reminder_once_transmitted(locked_year, mailoutbox):
 
     call_command("send_reminders", "--date", "2023-06-30")
     assert not [mail for mail in mailoutbox if "rapport 2022" in mail.subject]
+
+
+# --- Comments -----------------------------------------------------------------------------------
+
+
+def test_reviewer_and_agent_discuss_a_fiche_while_the_year_is_locked(locked_year, client):
+    from reports.models import Comment
+
+    fiche = ActionYear.objects.get(convention_year=locked_year, number="4.1")
+    client.force_login(_user("prefecture77"))
+    review_url = reverse("reports:review", args=[locked_year.pk])
+    added = client.post(
+        reverse("reports:comment_add", args=[locked_year.pk]),
+        {
+            "text": "Le réalisé paraît faible au regard du bilan.",
+            "action_year": fiche.pk,
+            "line": "réalisé",
+            "next": review_url,
+        },
+        follow=True,
+    )
+    page = added.content.decode()
+    assert "Commentaire enregistré." in page
+    assert "Commentaires (1 ouvert)" in page
+    assert "— fiche 4.1 — réalisé" in page
+    comment = Comment.objects.get(convention_year=locked_year)
+    assert (comment.author.username, comment.state) == ("prefecture77", "open")
+
+    # The year page shows the open comment to the Département.
+    client.force_login(_user("agent77"))
+    year_page = client.get(reverse("actions:year", args=[locked_year.pk])).content.decode()
+    assert "Commentaires ouverts de la relecture" in year_page
+    assert "Le réalisé paraît faible" in year_page
+
+    client.post(
+        reverse("reports:comment_resolve", args=[locked_year.pk]),
+        {"comment": comment.pk, "next": review_url},
+    )
+    comment.refresh_from_db()
+    assert (comment.state, comment.resolved_by.username) == ("resolved", "agent77")
+    assert comment.history.count() == 2
+    again = client.post(
+        reverse("reports:comment_resolve", args=[locked_year.pk]),
+        {"comment": comment.pk},
+        follow=True,
+    )
+    assert "Ce commentaire est déjà résolu." in again.content.decode()
+
+
+def test_a_comment_cannot_name_a_fiche_of_another_year(db, client):
+    from reports.models import Comment
+
+    year = _year()
+    other = ActionYear.objects.filter(convention_year=_year(2023)).first()
+    client.force_login(_user("agent77"))
+    response = client.post(
+        reverse("reports:comment_add", args=[year.pk]),
+        {"text": "Voir la fiche.", "action_year": other.pk},
+        follow=True,
+    )
+    assert "Commentaire non enregistré — Fiche-action :" in response.content.decode()
+    assert not Comment.objects.exists()
