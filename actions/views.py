@@ -681,10 +681,18 @@ def workbook_import(request: HttpRequest, pk: int) -> HttpResponse:
     return _workbook_import_page(request, convention_year, form, report=report, pending=pending)
 
 
-def _posted_pending_id(request: HttpRequest) -> int | None:
-    """The id of the kept file named by a confirmation or a cancellation form."""
+def _pending_post(request: HttpRequest, pk: int):
+    """A confirmation or a cancellation: ``(year, id of the kept file, None)``, or the
+    response that refuses it (404/403 for the year before 405 for the method, as on every
+    page; a form without a valid id goes back to the import page)."""
+    convention_year = _import_year(request, pk)
+    if request.method != "POST":
+        return convention_year, None, HttpResponseNotAllowed(["POST"])
     form = PendingImportForm(request.POST)
-    return form.cleaned_data["pending"] if form.is_valid() else None
+    if not form.is_valid():
+        messages.error(request, INVALID_REQUEST_MESSAGE)
+        return convention_year, None, redirect("actions:import_workbook", pk=convention_year.pk)
+    return convention_year, form.cleaned_data["pending"], None
 
 
 @login_required
@@ -692,13 +700,9 @@ def workbook_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     """Import the file of the user's simulation, without choosing it again. Everything is
     checked again (the file is read anew); the kept file is deleted whatever the outcome, in
     the transaction of the import."""
-    convention_year = _import_year(request, pk)  # before the method, as on every page
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    pending_id = _posted_pending_id(request)
-    if pending_id is None:
-        messages.error(request, INVALID_REQUEST_MESSAGE)
-        return redirect("actions:import_workbook", pk=convention_year.pk)
+    convention_year, pending_id, refused = _pending_post(request, pk)
+    if refused is not None:
+        return refused
     report = None
     try:
         with transaction.atomic():
@@ -740,13 +744,9 @@ def workbook_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def workbook_import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Give up the simulated import: its kept file is deleted."""
-    convention_year = _import_year(request, pk)  # before the method, as on every page
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    pending_id = _posted_pending_id(request)
-    if pending_id is None:
-        messages.error(request, INVALID_REQUEST_MESSAGE)
-        return redirect("actions:import_workbook", pk=convention_year.pk)
+    convention_year, pending_id, refused = _pending_post(request, pk)
+    if refused is not None:
+        return refused
     pending = get_object_or_404(_own_pending_imports(request, convention_year), pk=pending_id)
     pending.delete()
     messages.success(request, f"Import de « {pending.filename} » annulé : le fichier est supprimé.")
