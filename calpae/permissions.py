@@ -8,7 +8,7 @@ a prefecture reviewer reads, and gets a 403 on every form.
 from django.core.exceptions import PermissionDenied
 
 from conventions.choices import Role
-from conventions.models import Membership
+from conventions.models import Department, Membership
 
 EDITOR_ROLES = frozenset({Role.AGENT, Role.REFERENT, Role.ADMIN})
 # Importing a whole table rewrites many fiches at once: the Département's administrators only.
@@ -24,7 +24,13 @@ def department_roles(user) -> dict[int, str]:
         return {}
     cached = getattr(user, "_calpae_roles", None)
     if cached is None:
-        cached = dict(Membership.objects.filter(user=user).values_list("department_id", "role"))
+        # A regional reviewer reviews every Département of the region; a role given in the
+        # Département itself comes first.
+        cached = dict.fromkeys(
+            Department.objects.filter(region__reviewers__user=user).values_list("pk", flat=True),
+            Role.REVIEWER,
+        )
+        cached.update(Membership.objects.filter(user=user).values_list("department_id", "role"))
         user._calpae_roles = cached
     return cached
 

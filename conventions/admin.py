@@ -19,6 +19,7 @@ from conventions.models import (
     Membership,
     Programme,
     Region,
+    RegionalReviewer,
     StateEnvelope,
     Theme,
     ThemeYear,
@@ -477,3 +478,12 @@ class StateEnvelopeAdmin(YearLockAdminMixin, ResourceAdminMixin, SimpleHistoryAd
     @admin.display(description="thèmes")
     def theme_list(self, obj):
         return ", ".join(str(theme) for theme in obj.themes.all())
+
+
+@admin.register(RegionalReviewer)
+class RegionalReviewerAdmin(SimpleHistoryAdmin):
+    list_display = ["user", "region"]
+    list_filter = ["region"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "region__name"]
+    autocomplete_fields = ["user"]
+    list_select_related = ["user", "region"]

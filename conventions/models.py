@@ -43,7 +43,7 @@ class DepartmentQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        return self.filter(memberships__user=user).distinct()
+        return self.filter(Q(memberships__user=user) | Q(region__reviewers__user=user)).distinct()
 
 
 class Department(models.Model):
@@ -98,6 +98,35 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.department} ({self.get_role_display()})"
+
+
+class RegionalReviewer(models.Model):
+    """Relecteur de la préfecture de région: reads and reviews the reports of every Département
+    of the region (the rights of ``Role.REVIEWER`` in each, ``calpae.permissions``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="regional_reviews",
+        verbose_name="utilisateur",
+    )
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, related_name="reviewers", verbose_name="région"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "relecteur régional"
+        verbose_name_plural = "relecteurs régionaux"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "region"], name="regional_reviewer_unique_user_region"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.region}"
 
 
 class Programme(models.Model):

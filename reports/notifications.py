@@ -11,6 +11,7 @@ import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
+from django.db.models import Q
 from django.urls import reverse
 
 from conventions.choices import Role
@@ -28,9 +29,10 @@ RECIPIENT_ROLES = {
 
 
 def _recipients(department_id: int, roles) -> list[str]:
-    users = get_user_model().objects.filter(
-        is_active=True, memberships__department_id=department_id, memberships__role__in=roles
-    )
+    concerned = Q(memberships__department_id=department_id, memberships__role__in=roles)
+    if Role.REVIEWER in roles:  # and the reviewers of the region
+        concerned |= Q(regional_reviews__region__departments=department_id)
+    users = get_user_model().objects.filter(concerned, is_active=True).distinct()
     return sorted({user.email for user in users if user.email})
 
 

@@ -153,7 +153,11 @@ def test_every_model_has_a_resource_used_by_its_admin():
     }
     # Memberships name users: they are managed in the admin, not imported. Pending imports are
     # uploaded files waiting an hour at most for their confirmation: neither exported nor imported.
-    assert set(RESOURCES) == models - {"conventions.Membership", "actions.PendingImport"}
+    assert set(RESOURCES) == models - {
+        "conventions.Membership",
+        "conventions.RegionalReviewer",
+        "actions.PendingImport",
+    }
     for label, resource_class in RESOURCES.items():
         model_admin = admin.site._registry[apps.get_model(label)]
         assert list(model_admin.resource_classes) == [resource_class]

@@ -428,7 +428,8 @@ def test_each_step_emails_the_people_concerned(db, mailoutbox, django_capture_on
     with django_capture_on_commit_callbacks(execute=True):
         _submit(year)
     (submitted,) = mailoutbox
-    assert submitted.to == ["prefecture77@example.org"]
+    # The reviewers of the Département and of the region.
+    assert submitted.to == ["prefecture-idf@example.org", "prefecture77@example.org"]
     assert submitted.subject == (
         "[CALPAE] Seine-et-Marne — rapport 2022 : transmettre à la préfecture"
     )
@@ -538,3 +539,32 @@ def test_a_comment_cannot_name_a_fiche_of_another_year(db, client):
     )
     assert "Commentaire non enregistré — Fiche-action :" in response.content.decode()
     assert not Comment.objects.exists()
+
+
+# --- The reviewer of the préfecture de région ---------------------------------------------------
+
+
+def test_the_regional_reviewer_reviews_every_departement_of_the_region_only(
+    locked_year, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    reviewer = _user("prefecture-idf")
+    client.force_login(reviewer)
+    assert client.get(reverse("actions:year", args=[locked_year.pk])).status_code == 200
+    allier = ConventionYear.objects.get(convention__department__code="03", year=2019)
+    assert client.get(reverse("actions:year", args=[allier.pk])).status_code == 404
+    fiche = ActionYear.objects.filter(convention_year=locked_year).first()
+    assert client.get(reverse("actions:edit", args=[fiche.pk])).status_code == 403  # reads only
+    with django_capture_on_commit_callbacks(execute=True):
+        review_step(
+            actor=reviewer,
+            convention_year=locked_year,
+            step=Step.RETURN,
+            reason="La préfecture de région demande le détail des reports.",
+        )
+    assert review_state(locked_year) == State.RETURNED
+    (returned,) = mailoutbox
+    assert "prefecture-idf@example.org" not in returned.to  # the answer goes to the Département
+    # A new transmission is sent to the reviewers of the Département and of the region.
+    with django_capture_on_commit_callbacks(execute=True):
+        _submit(locked_year)
+    assert mailoutbox[-1].to == ["prefecture-idf@example.org", "prefecture77@example.org"]

@@ -26,6 +26,8 @@ from conventions.models import (
     Department,
     Membership,
     Programme,
+    Region,
+    RegionalReviewer,
     Theme,
 )
 from conventions.services import (
@@ -53,6 +55,8 @@ DEMO_ACCOUNTS = (
     ("prefecture77", "Paul", "Durand", "77", Role.REVIEWER, False),
     ("admin77", "Hélène", "Moreau", "77", Role.ADMIN, False),
     ("agent03", "Anne", "Bernard", "03", Role.AGENT, False),
+    # A reviewer of the préfecture de région, for every Département of Île-de-France.
+    ("prefecture-idf", "Claire", "Petit", "IDF", Role.REVIEWER, False),
     ("admin", "Alice", "Admin", None, None, True),
 )
 
@@ -113,7 +117,11 @@ class Command(BaseCommand):
             )
             if superuser:
                 admin = user
-            if code:
+            if code == "IDF":
+                RegionalReviewer.objects.get_or_create(
+                    user=user, region=Region.objects.get(name="Île-de-France")
+                )
+            elif code:
                 Membership.objects.update_or_create(
                     user=user,
                     department=Department.objects.get(code=code),
@@ -123,7 +131,13 @@ class Command(BaseCommand):
                 password = secrets.token_urlsafe(9)
                 user.set_password(password)
                 user.save(update_fields=["password"])
-                what = f"{Role(role).label} — {code}" if role else "administrateur national"
+                what = (
+                    "relecteur de la préfecture de région Île-de-France"
+                    if code == "IDF"
+                    else f"{Role(role).label} — {code}"
+                    if role
+                    else "administrateur national"
+                )
                 lines.append(f"  {username:<14} {password:<14} {what}")
         if lines:
             self.stdout.write("Comptes de démonstration (identifiant, mot de passe, rôle) :")
