@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Sum
+from django.utils import timezone
 
 from actions.choices import ActionStatus, BudgetKind
 from actions.models import ActionYear, Budget
@@ -399,3 +400,59 @@ def version_numbers(convention_year: ConventionYear) -> list[int]:
         .order_by("-number")
         .values_list("number", flat=True)
     )
+
+
+# --- Consolidated view of a region or of the nation ---------------------------------------------
+
+
+def consolidation(user, *, year: int, region_code: str | None = None):
+    """The execution tables of the year of the Départements the user sees (those of a region,
+    if given), added up (``reports.consolidation``), in a fixed number of queries."""
+    from conventions.models import Department, Region
+    from reports.consolidation import DepartmentInput, consolidate
+
+    departments = Department.objects.for_user(user).select_related("region").order_by("code")
+    region = None
+    if region_code:
+        region = Region.objects.filter(code=region_code).first()
+        departments = departments.filter(region=region)
+    departments = list(departments)
+    years: dict[int, ConventionYear] = {}
+    for convention_year in (
+        ConventionYear.objects.filter(convention__department__in=departments, year=year)
+        .select_related("convention")
+        .order_by("convention__start_date")
+    ):
+        years.setdefault(convention_year.convention.department_id, convention_year)
+    tables = year_tables(years.values())
+    states = dict(
+        YearReview.objects.filter(convention_year__in=years.values()).values_list(
+            "convention_year_id", "state"
+        )
+    )
+    inputs = []
+    for department in departments:
+        convention_year = years.get(department.pk)
+        state = State(states.get(convention_year.pk, State.DRAFT)) if convention_year else None
+        year_tables_ = tables.get(convention_year.pk) if convention_year else None
+        inputs.append(
+            DepartmentInput(
+                code=department.code,
+                name=department.name,
+                table=(
+                    year_tables_.execution
+                    if year_tables_ is not None and year_tables_.execution_started
+                    else None
+                ),
+                report_state=state.label if state else "Pas d'exercice",
+                transmitted=state in LOCKED_STATES if state else False,
+                due_date=convention_year.effective_report_due_date if convention_year else None,
+            )
+        )
+    if region is not None:
+        scope = region.name
+    elif user.is_superuser:
+        scope = "France entière"
+    else:
+        scope = "Vos Départements"
+    return consolidate(year=year, scope=scope, departments=inputs, today=timezone.localdate())

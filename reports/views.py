@@ -7,15 +7,17 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from actions.forms import JustificationForm
 from actions.models import ActionYear
 from calpae.permissions import can_edit, require_edit
-from conventions.models import ConventionYear
+from conventions.models import ConventionYear, Department, Region
 from conventions.selectors import convention_year_for_user
 from reports import selectors, services
+from reports.charts import ThemeBudget, themes_chart_svg
 from reports.documents import CONTENT_TYPES, DOCUMENTS, DocumentError, get_document
 from reports.documents import render as render_document
 from reports.forms import CommentForm, ReviewStepForm
@@ -264,5 +266,60 @@ def version_compare(request: HttpRequest, pk: int) -> HttpResponse:
             "comparison": comparison,
             "versions": selectors.version_numbers(convention_year),
             "document_titles": {slug: document.label for slug, document in DOCUMENTS.items()},
+        },
+    )
+
+
+@login_required
+@require_safe
+def consolidated(request: HttpRequest) -> HttpResponse:
+    """Planned vs executed per thème and funder for the Départements the user sees (a region,
+    or all of them for the national administrator), with the reports late or missing; XLSX
+    with ``?format=xlsx``."""
+    today = timezone.localdate()
+    try:
+        year = int(request.GET.get("annee") or today.year - 1)
+    except ValueError:
+        raise Http404("Année illisible.") from None
+    region = request.GET.get("region") or None
+    result = selectors.consolidation(request.user, year=year, region_code=region)
+    if request.GET.get("format") == "xlsx":
+        from reports.xlsx import consolidation_xlsx
+
+        response = HttpResponse(consolidation_xlsx(result), content_type=CONTENT_TYPES["xlsx"])
+        response["Content-Disposition"] = (
+            f'attachment; filename="CALPAE-consolidation-{region or "tous"}-{year}.xlsx"'
+        )
+        return response
+    regions = Region.objects.filter(
+        departments__in=Department.objects.for_user(request.user)
+    ).distinct()
+    chart = (
+        themes_chart_svg(
+            title=f"Exécution {year} — {result.scope}",
+            themes=[
+                ThemeBudget(
+                    label=line.label,
+                    state=line.totals.state,
+                    cd=line.totals.cd,
+                    other=line.totals.other,
+                    realised=line.totals.realised,
+                )
+                for line in result.themes
+            ],
+        )
+        if result.themes
+        else ""
+    )
+    return render(
+        request,
+        "reports/consolidated.html",
+        {
+            "result": result,
+            "year": year,
+            "region": region,
+            "regions": regions,
+            "years": range(today.year - 1, 2018, -1),
+            "chart": chart,
         },
     )

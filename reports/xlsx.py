@@ -591,3 +591,73 @@ def indicator_matrix_xlsx(
     sheet.sheet_view.zoomScale = 90
 
     return _save(workbook, title_lines=matrix.title_lines, generated_on=generated_on)
+
+
+# --- Consolidated view (reports.consolidation) -------------------------------------------------
+
+CONSOLIDATION_HEADERS = (
+    "Budget État (A+B)",
+    "Budget CD (C+D)",
+    "Autres financeurs (E)",
+    "Budget global (F)",
+    "Réalisé au 31/12",
+    "Taux d'exécution",
+    "À reporter (État et CD)",
+)
+
+
+def _consolidation_row(sheet: Worksheet, row: int, label: str, totals, *, bold=False) -> None:
+    write_text(sheet.cell(row, 1), label)
+    sheet.cell(row, 1).font = _font(bold=bold)
+    amounts = (totals.state, totals.cd, totals.other, totals.budget, totals.realised)
+    for column, amount in enumerate(amounts, start=2):
+        write_amount(sheet.cell(row, column), amount)
+        sheet.cell(row, column).font = _font(bold=bold)
+    rate = sheet.cell(row, 7)
+    if totals.rate is not None:
+        rate.value = totals.rate / 100
+        rate.number_format = "0.0%"
+    write_amount(sheet.cell(row, 8), totals.carry_over)
+    sheet.cell(row, 8).font = _font(bold=bold)
+
+
+def consolidation_xlsx(result) -> bytes:
+    """The consolidated view as a workbook: per thème, then per Département with the state of
+    its report; amounts as numbers to the cent."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Par thème"
+    title = f"Exécution {result.year} — {result.scope}"
+    write_text(sheet.cell(1, 1), title)
+    sheet.cell(1, 1).font = _font(bold=True, size=12)
+    for column, header in enumerate(("Thème", *CONSOLIDATION_HEADERS), start=1):
+        write_text(sheet.cell(3, column), header)
+        sheet.cell(3, column).font = _font(bold=True)
+    row = 4
+    for line in result.themes:
+        _consolidation_row(sheet, row, line.label, line.totals)
+        row += 1
+    _consolidation_row(sheet, row, "TOTAL", result.total, bold=True)
+    sheet.column_dimensions["A"].width = 60
+    for letter in "BCDEFGH":
+        sheet.column_dimensions[letter].width = 18
+    sheet.freeze_panes = "B4"
+
+    departments = workbook.create_sheet("Par Département")
+    for column, header in enumerate(
+        ("Département", *CONSOLIDATION_HEADERS, "État du rapport", "Échéance"), start=1
+    ):
+        write_text(departments.cell(1, column), header)
+        departments.cell(1, column).font = _font(bold=True)
+    for row, line in enumerate(result.departments, start=2):
+        _consolidation_row(departments, row, f"{line.name} ({line.code})", line.totals)
+        state = line.report_state + (" — en retard" if line.late else "")
+        write_text(departments.cell(row, 9), state)
+        if line.due_date:
+            departments.cell(row, 10).value = line.due_date
+            departments.cell(row, 10).number_format = "DD/MM/YYYY"
+    departments.column_dimensions["A"].width = 40
+    for letter in "BCDEFGHIJ":
+        departments.column_dimensions[letter].width = 18
+    departments.freeze_panes = "B2"
+    return _save(workbook, title_lines=(title,), generated_on=None)
