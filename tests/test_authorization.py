@@ -79,8 +79,19 @@ OBJECT_KINDS = {"exercices": "year", "fiches": "fiche"}
 # The other parameters of a URL, by name: a value that the page accepts.
 OTHER_PARAMS = {"slug": "financial-table", "fmt": "xlsx", "number": 1}
 
-USERS = ("anonymous", "agent77", "referent77", "prefecture77", "agent03", "admin")
-EDITORS = {"agent77", "referent77", "agent03", "admin"}
+USERS = (
+    "anonymous",
+    "agent77",
+    "referent77",
+    "prefecture77",
+    "prefecture-idf",  # reviewer of the préfecture de région (Île-de-France: 77, not 03)
+    "admin77",
+    "agent03",
+    "admin",
+)
+EDITORS = {"agent77", "referent77", "admin77", "agent03", "admin"}
+REVIEWERS = {"prefecture77", "prefecture-idf"}
+IMPORTERS = {"admin77", "admin"}  # the Département's administrator and the national one
 
 MISSING_PK = 999_999
 LOGIN_URL = "/connexion/"
@@ -326,7 +337,7 @@ def test_access(client, objects, user, scope, url, method):
             assert '<li class="error">' in followed.content.decode(), where
         return
 
-    if user == "prefecture77":
+    if user in REVIEWERS:
         if url.name in READ_ONLY:
             expected = {200} if method == "GET" else {403, 405}
         else:
@@ -337,7 +348,7 @@ def test_access(client, objects, user, scope, url, method):
         return
 
     assert user in EDITORS
-    if url.name in ADMIN_ONLY and user != "admin":
+    if url.name in ADMIN_ONLY and user not in IMPORTERS:
         assert status == 403, where
         assert IMPORT_MESSAGE in text(response), where
         assert history_counts() == before, where
