@@ -489,7 +489,7 @@ def test_pdf_pages_are_portrait_then_landscape_for_the_annex(report_pdf):
 def _toc_entry(heading: str) -> re.Pattern:
     """A table of contents line: the heading (wrapped anywhere), the leader dots, the page."""
     letters = r"\s*".join(re.escape(char) for char in _squash(heading))
-    return re.compile(letters + r"[\s.]*?\.{2,}\s*(\d+)[ \t]*$", re.MULTILINE)
+    return re.compile(letters + r"[\s.]*?(?:\.\s*){2,}(\d+)[ \t]*$", re.MULTILINE)
 
 
 @pytest.mark.django_db
