@@ -39,7 +39,7 @@ from actions.workbook.model import (
 from actions.workbook.parse import parse_workbook
 from actions.workbook.problems import Problem, ProblemCode, Severity, WorkbookError
 from actions.workbook.text import match_theme
-from calpae.audit import save_with_audit
+from calpae.audit import full_clean_trusted, save_with_audit
 from conventions.choices import EnvelopeKind, PlannedTableTemplate
 from conventions.locking import year_kept_open
 from conventions.models import (
@@ -335,7 +335,7 @@ class _Writer(RecordingWriter):
         rows_of_number: dict[str, int] = {}
         for parsed in self.parsed.actions:
             number = fiche_number(parsed.number)
-            if number in rows_of_number:
+            if number and number in rows_of_number:
                 # Two rows would be written into one fiche, the second over the first.
                 self.problem(
                     f"Le numéro de fiche {number} figure deux fois dans le tableau (lignes "
@@ -347,7 +347,7 @@ class _Writer(RecordingWriter):
                 continue
             rows_of_number[number] = parsed.row
             try:
-                self._action(parsed)
+                self._action(parsed, number)
             except ValidationError as error:
                 self._row_refused(error, parsed.row)
         if not self.report.errors:
@@ -364,10 +364,7 @@ class _Writer(RecordingWriter):
     def create(self, instance, subject: str | None) -> None:
         """A new row, validated now and inserted with the others of its model at the end
         (``_create_new_rows``): a few statements per table instead of two per row."""
-        instance.full_clean(
-            exclude=[f.name for f in instance._meta.concrete_fields if f.is_relation],
-            validate_constraints=False,
-        )
+        full_clean_trusted(instance)
         self.new_rows[type(instance)].append(instance)
         if subject is not None:
             self.report.changes.append(Change(Outcome.CREATED, subject))
@@ -533,9 +530,8 @@ class _Writer(RecordingWriter):
             else:
                 self.save(envelope, subject, self.assign(envelope, {"amount": shared.amount.value}))
 
-    def _action(self, parsed: ParsedAction) -> None:
+    def _action(self, parsed: ParsedAction, number: str) -> None:
         theme_year = self.themes.get(parsed.theme_label or "")
-        number = fiche_number(parsed.number)
         if theme_year is None or not number:
             if not number:
                 self.problem(

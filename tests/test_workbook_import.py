@@ -309,3 +309,15 @@ def test_a_fiche_number_typed_with_a_comma_is_the_same_fiche():
     report = _import(edited)
     assert report.imported, [str(problem) for problem in report.problems]
     assert not report.created and not report.updated
+
+
+def test_fiches_without_number_are_each_named_not_taken_for_duplicates():
+    exported = _export("financial-table", 2022)
+    edited = _edit(
+        exported, **{_cell_of(exported, "5.1", "C"): "", _cell_of(exported, "5.2", "C"): ""}
+    )
+    report = _import(edited)
+    assert not report.imported
+    messages = [problem.message for problem in report.errors]
+    assert not [message for message in messages if "figure deux fois" in message], messages
+    assert len([m for m in messages if m.startswith("Fiche action N° vide")]) == 2, messages
