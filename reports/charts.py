@@ -19,8 +19,9 @@ from decimal import Decimal
 import pygal
 from pygal.style import Style
 
+from reports.consolidation import theme_totals
 from reports.formatting import format_number
-from reports.tables import FinancialTable, RowKind, TableRow
+from reports.tables import FinancialTable
 
 # pygal appends a legacy ``sys.meta_path`` finder for its map plugins (unused here); Python 3.11
 # warns (ImportWarning) each time an import reaches it. Take it out.
@@ -299,20 +300,6 @@ def execution_themes_chart_svg(
     )
 
 
-def _amount(rows, *keys: str) -> Decimal:
-    return sum((row.amounts.get(key) or Decimal(0) for row in rows for key in keys), Decimal(0))
-
-
-def _theme_budget(label: str, rows) -> ThemeBudget:
-    return ThemeBudget(
-        label=label,
-        state=_amount(rows, "A", "B"),
-        cd=_amount(rows, "C", "D"),
-        other=_amount(rows, "E"),
-        realised=_amount(rows, "realised"),
-    )
-
-
 def execution_theme_budgets(
     table: FinancialTable, short_labels: dict[str, str] | None = None
 ) -> list[ThemeBudget]:
@@ -320,21 +307,13 @@ def execution_theme_budgets(
     fiches' rows where the official layout has no sub-total (the thème of the initiative
     block), so that the thèmes add up to the « TOTAUX FINANCIERS »."""
     short_labels = short_labels or {}
-    labels: dict[str, str] = {}
-    subtotals: dict[str, TableRow] = {}
-    actions: dict[str, list[TableRow]] = {}
-    for row in table.rows:
-        if row.theme_key is None or row.kind not in (RowKind.ACTION, RowKind.THEME_SUBTOTAL):
-            continue
-        labels.setdefault(row.theme_key, row.theme_label)
-        if row.kind == RowKind.THEME_SUBTOTAL:
-            subtotals[row.theme_key] = row
-        else:
-            actions.setdefault(row.theme_key, []).append(row)
     return [
-        _theme_budget(
-            short_labels.get(key) or label,
-            [subtotals[key]] if key in subtotals else actions[key],
+        ThemeBudget(
+            label=short_labels.get(key) or label,
+            state=totals.state,
+            cd=totals.cd,
+            other=totals.other,
+            realised=totals.realised,
         )
-        for key, label in labels.items()
+        for key, (label, totals) in theme_totals(table).items()
     ]

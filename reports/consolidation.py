@@ -63,7 +63,7 @@ def theme_totals(table: FinancialTable) -> dict[str, tuple[str, Totals]]:
     subtotals: dict[str, Totals] = {}
     actions: dict[str, Totals] = {}
     for row in table.rows:
-        if row.theme_key is None:
+        if row.theme_key is None or row.kind not in (RowKind.ACTION, RowKind.THEME_SUBTOTAL):
             continue
         labels.setdefault(row.theme_key, row.theme_label)
         if row.kind == RowKind.THEME_SUBTOTAL:
