@@ -6,13 +6,13 @@ import html
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from django_tasks_db.models import DBTaskResult
 
 from actions import services as action_services
 from actions.models import ActionYear
 from conventions.models import ConventionYear
 from reports.models import GeneratedDocument, GenerationStatus
 from reports.tasks import generate_document
+from tests.tasks import run_queued
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -27,12 +27,7 @@ def report_url(year):
 
 
 def run_worker():
-    """What ``db_worker`` does with each queued task, inside the test's transaction (the worker
-    command itself closes the database connection, which a test transaction cannot survive)."""
-    queued = list(DBTaskResult.objects.filter(task_path="reports.tasks.generate_document"))
-    assert queued, "aucune tâche en file d'attente"
-    for result in queued:
-        generate_document.call(*result.args_kwargs["args"], **result.args_kwargs["kwargs"])
+    assert run_queued(generate_document), "aucune tâche en file d'attente"
 
 
 def test_report_is_generated_in_the_background_then_served(

@@ -21,8 +21,10 @@ from reports.documents import DOCUMENTS
 from reports.models import ReviewEvent, YearReview
 from reports.selectors import review_state, year_tables
 from reports.services import justification_set, review_step
+from reports.tasks import freeze_version_file
 from reports.workflow import TRANSITIONS, Actor, State, Step, option, options
 from tests.history import history_counts
+from tests.tasks import run_queued
 from tests.test_resources import COLUMN_A, RESOURCES, csv_dataset, rows_of, run_import
 
 # --- The workflow as data (pure) ---------------------------------------------------------------
@@ -335,18 +337,6 @@ def test_a_form_of_a_locked_year_is_refused_in_french_and_nothing_changes(locked
 # --- Frozen versions ----------------------------------------------------------------------------
 
 
-def _run_version_tasks():
-    from django_tasks_db.models import DBTaskResult
-
-    from reports.tasks import freeze_version_file
-
-    queued = list(DBTaskResult.objects.filter(task_path="reports.tasks.freeze_version_file"))
-    for result in queued:
-        freeze_version_file.call(*result.args_kwargs["args"], **result.args_kwargs["kwargs"])
-        result.delete()
-    return len(queued)
-
-
 def test_each_transmission_freezes_a_version_and_two_versions_compare_figure_by_figure(
     client, db, django_capture_on_commit_callbacks
 ):
@@ -358,7 +348,7 @@ def test_each_transmission_freezes_a_version_and_two_versions_compare_figure_by_
     _justify_all(year)
     with django_capture_on_commit_callbacks(execute=True):
         _submit(year)
-    assert _run_version_tasks() == 4  # the PDF of the four documents
+    assert run_queued(freeze_version_file) == 4  # the PDF of the four documents
     review_step(
         actor=_user("prefecture77"),
         convention_year=year,
@@ -377,7 +367,7 @@ def test_each_transmission_freezes_a_version_and_two_versions_compare_figure_by_
     _justify_all(year)
     with django_capture_on_commit_callbacks(execute=True):
         _submit(year)
-    _run_version_tasks()
+    run_queued(freeze_version_file)
 
     first, second = ReportVersion.objects.filter(convention_year=year).order_by("number")
     for version in (first, second):

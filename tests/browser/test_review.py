@@ -10,7 +10,9 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
+from reports.tasks import freeze_version_file
 from tests.browser.support import BROWSER_TEST, SCREENSHOTS, action_year, expect, normalized
+from tests.tasks import run_queued
 
 pytestmark = BROWSER_TEST
 
@@ -27,19 +29,6 @@ def _justify_all_but_one(year):
         justification_set(
             actor=agent, convention_year=year, key=entry.key, text="Écart expliqué au bilan."
         )
-
-
-def _run_version_tasks() -> int:
-    """What the worker does with the PDF of the frozen versions."""
-    from django_tasks_db.models import DBTaskResult
-
-    from reports.tasks import freeze_version_file
-
-    queued = list(DBTaskResult.objects.filter(task_path="reports.tasks.freeze_version_file"))
-    for result in queued:
-        freeze_version_file.call(*result.args_kwargs["args"], **result.args_kwargs["kwargs"])
-        result.delete()
-    return len(queued)
 
 
 def _transmit(page, year):
@@ -79,7 +68,7 @@ def test_transmit_return_fix_transmit_validate(new_page, year_2022):
     )
     _transmit(referent, year)
     expect(referent.locator("main")).to_contain_text(f"Délibération {DELIBERATION} du 28/09/2023")
-    _run_version_tasks()
+    run_queued(freeze_version_file)
 
     # Locked: the agent's form is refused, in French.
     fiche = action_year("4.1", 2022)
@@ -101,7 +90,7 @@ def test_transmit_return_fix_transmit_validate(new_page, year_2022):
     expect(agent.locator(".messages")).to_contain_text("Récit enregistré.")
 
     _transmit(referent, year)
-    _run_version_tasks()
+    run_queued(freeze_version_file)
     reviewer.goto(f"/exercices/{year.pk}/relecture/")
     reviewer.get_by_role("button", name="Valider le rapport").click()
     expect(reviewer.get_by_role("status").first).to_contain_text("Validé")
