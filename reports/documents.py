@@ -157,6 +157,11 @@ def get_document(slug: str, fmt: str) -> Document:
     return document
 
 
+def read_documents(convention_year: ConventionYear) -> dict[str, object]:
+    """Every document of the year, computed by its selector (``Document.read``), by slug."""
+    return {slug: document.read(convention_year) for slug, document in DOCUMENTS.items()}
+
+
 def data_version(computed: object) -> str:
     """A hash of the computed document: what it shows, hence when its file must be redone.
 

@@ -26,7 +26,7 @@ from reports.models import (
 )
 from reports.notifications import notify_step
 from reports.selectors import review_actors, year_tables
-from reports.snapshot import figures_sha256, matrix_figures, stored, table_figures
+from reports.snapshot import figures_sha256, frozen_figures
 from reports.workflow import BY_STEP, State, Step, option
 
 
@@ -143,12 +143,12 @@ def review_step(
 
 def version_freeze(*, event: ReviewEvent) -> ReportVersion:
     """The transmitted version: its figures now, its XLSX now, its PDF by the worker."""
-    from reports.documents import DOCUMENTS, render_computed
+    from reports.documents import DOCUMENTS, read_documents, render_computed
     from reports.tasks import freeze_version_file
 
     convention_year = event.convention_year
-    computed = {slug: document.read(convention_year) for slug, document in DOCUMENTS.items()}
-    figures = stored(snapshot_figures(computed))
+    computed = read_documents(convention_year)
+    figures = frozen_figures(computed)
     number = (
         ReportVersion.objects.filter(convention_year=convention_year).aggregate(last=Max("number"))[
             "last"
@@ -176,15 +176,6 @@ def version_freeze(*, event: ReviewEvent) -> ReportVersion:
             if file.status == GenerationStatus.PENDING:
                 transaction.on_commit(partial(freeze_version_file.enqueue, file.pk))
     return version
-
-
-def snapshot_figures(computed: dict) -> dict:
-    """The figures of the computed documents (``reports.snapshot``), by document."""
-    tables = {slug: computed.get(slug) for slug in ("financial-table", "previsionnel-table")}
-    figures = {slug: table_figures(table) for slug, table in tables.items() if table is not None}
-    if computed.get("indicators") is not None:
-        figures["indicators"] = matrix_figures(computed["indicators"])
-    return figures
 
 
 def _reason_suffix(event: ReviewEvent) -> str:

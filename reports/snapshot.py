@@ -56,6 +56,19 @@ def matrix_figures(matrix: IndicatorMatrix) -> dict[str, dict[str, str]]:
     return figures
 
 
+def frozen_figures(computed: dict) -> dict:
+    """The figures of a year's computed documents (``reports.documents.read_documents``), by
+    document, as a version stores them (``stored``)."""
+    figures = {
+        slug: table_figures(computed[slug])
+        for slug in ("financial-table", "previsionnel-table")
+        if computed.get(slug) is not None
+    }
+    if computed.get("indicators") is not None:
+        figures["indicators"] = matrix_figures(computed["indicators"])
+    return stored(figures)
+
+
 def canonical_json(figures: dict) -> str:
     return json.dumps(figures, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 

@@ -46,17 +46,16 @@ def freeze_version_file(file_id: int) -> None:
     """A PDF of a transmitted version. The year is locked since its transmission, so the PDF
     prints the transmitted data; the figures are compared again to be sure (an unlock and a
     change before the worker ran would otherwise go unnoticed)."""
-    from reports.documents import DOCUMENTS, render_computed
-    from reports.services import snapshot_figures
-    from reports.snapshot import figures_sha256, stored
+    from reports.documents import DOCUMENTS, read_documents, render_computed
+    from reports.snapshot import figures_sha256, frozen_figures
 
     file = VersionFile.objects.select_related(
         "version__convention_year__convention__department__region"
     ).get(pk=file_id)
     version = file.version
     convention_year = version.convention_year
-    computed = {slug: document.read(convention_year) for slug, document in DOCUMENTS.items()}
-    if figures_sha256(stored(snapshot_figures(computed))) != version.figures_sha256:
+    computed = read_documents(convention_year)
+    if figures_sha256(frozen_figures(computed)) != version.figures_sha256:
         VersionFile.objects.filter(pk=file_id).update(
             status=GenerationStatus.FAILED,
             error="Les données de l'exercice ont changé depuis la transmission : ce document "
