@@ -199,11 +199,10 @@ def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def comment_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     convention_year = _convention_year(request, pk)
+    posted = request.POST.get("comment", "")
     comment = (
-        Comment.objects.filter(
-            convention_year=convention_year, pk=request.POST.get("comment") or 0
-        ).first()
-        if (request.POST.get("comment") or "").isdigit()
+        Comment.objects.filter(convention_year=convention_year, pk=posted).first()
+        if posted.isdigit()
         else None
     )
     if comment is None:
