@@ -11,7 +11,7 @@ import io
 import re
 import time
 from decimal import Decimal
-from html import unescape
+from html import escape, unescape
 
 import pytest
 from django.db import connection
@@ -237,7 +237,7 @@ def test_each_indicator_with_numbers_has_its_chart_after_the_table():
         "Délai moyen",
     ]
     first = fiche.charts[0]
-    assert "Objectif 2022" in first.svg and ">Nombre de jeunes accompagnés<" in first.svg
+    assert "Objectif 2022" in first.svg
     assert first.description == (
         "Résultat atteint en 2021 : 40 ; Résultat atteint en 2022 : 55 ; Objectif 2022 : 60."
     )
@@ -556,7 +556,9 @@ def test_report_shows_the_charts_of_a_fiche_after_its_indicator_table(report_pdf
     images = _images(section)
     assert len(images) == 6
     title = "Nombre total de 1ers rendez-vous d'accompagnement fixés"
-    svg, alt = next((svg, alt) for svg, alt in images if f">{title}<" in svg)
+    # The indicator's label is printed above its chart, as text.
+    assert f'<p class="report-chart-title">{escape(title)}</p>' in section
+    svg, alt = next((svg, alt) for svg, alt in images if alt.startswith(f"{title} — "))
     assert svg.startswith("<svg")
     assert ">1er sem. 2022<" in svg  # the periods under the axis
     assert "5\u00a0265" in svg  # the value of 2022, printed on its point
@@ -605,7 +607,8 @@ def _link_destinations(reader: PdfReader, page_index: int):
 
 @pytest.mark.django_db
 def test_pdf_draws_the_charts(report_pdf):
-    """WeasyPrint draws the SVG: its texts (title, axis, legend) are in the page."""
+    """WeasyPrint draws the SVG: its texts (axis, legend) are in the page, under the
+    indicator's label."""
     _, _, pages = report_pdf
     drawn = [
         _spaced(text)
@@ -684,5 +687,7 @@ def test_a_cell_fusing_two_numbers_is_printed_but_not_charted(report_pdf, report
     assert (value.raw, value.number, value.status) == ("2 478 724 812", None, ValueStatus.TEXT)
     # Printed in the fiche's indicator table and in the matrix of Annexe 1.
     assert len(re.findall(r"2 478 724\s*812", _spaced(" ".join(pages)))) == 2
-    (svg,) = [svg for svg, _ in _images(report_html) if ">Nombre de nouveaux entrants<" in svg]
+    (svg,) = [
+        svg for svg, alt in _images(report_html) if alt.startswith("Nombre de nouveaux entrants — ")
+    ]
     assert "724" not in svg and ">10\u00a0941<" in svg
