@@ -169,7 +169,13 @@ def version_freeze(*, event: ReviewEvent) -> ReportVersion:
                 continue
             file = VersionFile(version=version, slug=slug, fmt=fmt)
             if fmt == "xlsx":
-                content = render_computed(document, computed[slug], fmt, generated_on=generated_on)
+                content = render_computed(
+                    document,
+                    computed[slug],
+                    fmt,
+                    generated_on=generated_on,
+                    convention_year=convention_year,
+                )
                 file.content, file.status = content, GenerationStatus.READY
                 file.sha256, file.size = hashlib.sha256(content).hexdigest(), len(content)
             file.save()

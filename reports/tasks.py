@@ -67,6 +67,7 @@ def freeze_version_file(file_id: int) -> None:
         computed[file.slug],
         file.fmt,
         generated_on=timezone.localtime(version.created_at).date(),
+        convention_year=convention_year,
     )
     VersionFile.objects.filter(pk=file_id).update(
         status=GenerationStatus.READY,
