@@ -396,14 +396,13 @@ class YearStatus:
     open_findings: int
 
 
-def year_statuses(user) -> list[YearStatus]:
-    """The years a user sees with the state of their entry, in a fixed number of queries."""
+def year_statuses(user, years: list[ConventionYear]) -> list[YearStatus]:
+    """The state of the entry of some years the user sees (a page of the home page, from
+    ``conventions.selectors.convention_year_list_for_user``), in a fixed number of queries."""
     from calpae.permissions import department_roles
     from conventions.choices import Role
-    from conventions.selectors import convention_year_list_for_user
     from reports.selectors import year_tables
 
-    years = list(convention_year_list_for_user(user=user))
     if not years:
         return []
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])

@@ -93,3 +93,22 @@ class NormalizedTextMixin:
             if isinstance(value, str):
                 cleaned[name] = normalize_newlines(value)
         return cleaned
+
+
+class HomeFilterForm(forms.Form):
+    """The filters of the home page's list of years (« Mes conventions »): a national or
+    regional reviewer sees hundreds of years, a Département's user a few."""
+
+    annee = forms.TypedChoiceField(label="Exercice", coerce=int, required=False, empty_value=None)
+    region = forms.ChoiceField(label="Région", required=False)
+    departement = forms.ChoiceField(label="Département", required=False)
+
+    def __init__(self, data, *, years: list[int], regions, departments):
+        super().__init__(data)
+        self.fields["annee"].choices = [("", "Tous")] + [(year, str(year)) for year in years]
+        self.fields["region"].choices = [("", "Toutes")] + [
+            (region.code, region.name) for region in regions
+        ]
+        self.fields["departement"].choices = [("", "Tous")] + [
+            (department.code, str(department)) for department in departments
+        ]

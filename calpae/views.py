@@ -1,6 +1,7 @@
 import logging
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.db.models import Count, Min
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,13 +10,53 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from actions.selectors import year_statuses
+from calpae.forms import HomeFilterForm
+from conventions.models import Department
+from conventions.selectors import convention_year_list_for_user
 
 logger = logging.getLogger("calpae.health")
 
 
+HOME_PAGE_SIZE = 30
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"convention_years": year_statuses(request.user)})
+    """The years the user sees, a page at a time, filtered by year, region or Département."""
+    years = convention_year_list_for_user(user=request.user)
+    departments = list(
+        Department.objects.for_user(request.user).select_related("region").order_by("code")
+    )
+    regions = sorted({department.region for department in departments}, key=lambda r: r.name)
+    form = HomeFilterForm(
+        request.GET,
+        years=sorted(set(years.values_list("year", flat=True)), reverse=True),
+        regions=regions,
+        departments=departments,
+    )
+    form.is_valid()  # a value not offered is shown as an error and ignored, not the others
+    filters = form.cleaned_data
+    if filters.get("annee"):
+        years = years.filter(year=filters["annee"])
+    if filters.get("region"):
+        years = years.filter(convention__department__region__code=filters["region"])
+    if filters.get("departement"):
+        years = years.filter(convention__department__code=filters["departement"])
+    page = Paginator(years, HOME_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "home.html",
+        {
+            "convention_years": year_statuses(request.user, list(page.object_list)),
+            "page": page,
+            "form": form,
+            # Filters are shown once there is something to filter.
+            "show_filters": len(departments) > 1 or page.paginator.count > HOME_PAGE_SIZE,
+            "query": query.urlencode(),
+        },
+    )
 
 
 def health(request: HttpRequest) -> JsonResponse:

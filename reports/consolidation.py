@@ -5,15 +5,19 @@ the State (A+B), of the Départements (C+D), of other funders (E), executed, exe
 amounts to carry over; and, per Département, the state of its report (transmitted, late,
 missing). The totals are the sums of the Départements' own tables — their sub-totals where the
 official layout has them, else their fiches — so that the region adds up to its Départements.
+
+At national scale a Département's table need not be built: its fiches added up by thème in the
+database (``ThemeAmounts``) give the same thèmes and totals (:func:`execution_theme_totals`).
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from reports.tables import FinancialTable, RowKind
+from reports.tables import Block, FinancialTable, RowKind
 
 ZERO = Decimal("0.00")
 FUNDS = ("state", "cd", "other", "budget", "realised", "carry_over")
@@ -76,6 +80,33 @@ def theme_totals(table: FinancialTable) -> dict[str, tuple[str, Totals]]:
     }
 
 
+@dataclass(frozen=True)
+class ThemeAmounts:
+    """A thème of a year's execution table with the sums of its fiches' executed budgets."""
+
+    key: str
+    label: str
+    block: Block
+    position: int
+    totals: Totals = field(default_factory=Totals)
+    fiches: int = 0  # executed budgets in the thème
+
+
+def execution_theme_totals(themes: Sequence[ThemeAmounts]) -> dict[str, tuple[str, Totals]]:
+    """What :func:`theme_totals` reads from the execution table of these thèmes, without
+    building it: the thèmes in the table's order (socle then initiative, by position), each
+    socle thème (it has a sub-total row, with or without fiches), and an initiative thème when
+    the block has several (sub-totals) or when it has fiches (its rows). A sub-total is the sum
+    of its fiches, so the sums of the fiches are the thèmes' amounts."""
+    order = {Block.SOCLE: 0, Block.INITIATIVE: 1}
+    initiative = sum(1 for theme in themes if theme.block == Block.INITIATIVE)
+    return {
+        theme.key: (theme.label, theme.totals)
+        for theme in sorted(themes, key=lambda t: (order[t.block], t.position, t.key))
+        if theme.block == Block.SOCLE or initiative > 1 or theme.fiches
+    }
+
+
 def table_total(table: FinancialTable) -> Totals:
     """The « TOTAUX FINANCIERS » row of the table."""
     for row in table.rows:
@@ -92,6 +123,24 @@ class DepartmentInput:
     report_state: str  # label of the review's state (« Brouillon », « Transmis »…)
     transmitted: bool
     due_date: datetime.date | None
+    # Instead of ``table``: its thèmes with their executed fiches added up (None: nothing
+    # executed, or no exercice).
+    themes: Sequence[ThemeAmounts] | None = None
+
+    @property
+    def executed(self) -> bool:
+        return self.table is not None or self.themes is not None
+
+    def theme_totals(self) -> dict[str, tuple[str, Totals]]:
+        if self.table is not None:
+            return theme_totals(self.table)
+        return execution_theme_totals(self.themes or ())
+
+    def total(self) -> Totals:
+        if self.table is not None:
+            return table_total(self.table)
+        # « TOTAUX FINANCIERS » is the sum of every fiche, each in one thème.
+        return sum((theme.totals for theme in self.themes or ()), Totals())
 
 
 @dataclass(frozen=True)
@@ -137,9 +186,9 @@ def consolidate(
     total = Totals()
     for department in departments:
         totals = Totals()
-        if department.table is not None:
-            totals = table_total(department.table)
-            for key, (label, amounts) in theme_totals(department.table).items():
+        if department.executed:
+            totals = department.total()
+            for key, (label, amounts) in department.theme_totals().items():
                 entry = themes.setdefault(key, [label, Totals()])
                 entry[1] = entry[1] + amounts
         total = total + totals
@@ -156,7 +205,7 @@ def consolidate(
                 report_state=department.report_state,
                 due_date=department.due_date,
                 late=late,
-                missing=department.table is None,
+                missing=not department.executed,
             )
         )
     return Consolidation(

@@ -8,8 +8,9 @@ open findings of every year a user sees, the year page those of one year.
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from django.db.models import Prefetch, Sum
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
 from actions.choices import ActionStatus, BudgetKind
@@ -30,6 +31,7 @@ from reports.models import (
 from reports.snapshot import FigureChange, compare
 from reports.tables import (
     CENT,
+    ZERO,
     Block,
     BudgetLine,
     Envelope,
@@ -407,7 +409,11 @@ def version_numbers(convention_year: ConventionYear) -> list[int]:
 
 def consolidation(user, *, year: int, region_code: str | None = None):
     """The execution tables of the year of the Départements the user sees (those of a region,
-    if given), added up (``reports.consolidation``), in a fixed number of queries."""
+    if given), added up (``reports.consolidation``), in a fixed number of queries.
+
+    The tables are not built: the database adds up the executed budgets of each thème of each
+    Département (``executed_theme_amounts``), which are the amounts the tables' thème rows
+    show; the national view reads about 1,100 sums instead of 18,000 budgets."""
     from conventions.models import Department, Region
     from reports.consolidation import DepartmentInput, consolidate
 
@@ -424,7 +430,7 @@ def consolidation(user, *, year: int, region_code: str | None = None):
         .order_by("convention__start_date")
     ):
         years.setdefault(convention_year.convention.department_id, convention_year)
-    tables = year_tables(years.values())
+    amounts = executed_theme_amounts([convention_year.pk for convention_year in years.values()])
     states = dict(
         YearReview.objects.filter(convention_year__in=years.values()).values_list(
             "convention_year_id", "state"
@@ -434,16 +440,12 @@ def consolidation(user, *, year: int, region_code: str | None = None):
     for department in departments:
         convention_year = years.get(department.pk)
         state = State(states.get(convention_year.pk, State.DRAFT)) if convention_year else None
-        year_tables_ = tables.get(convention_year.pk) if convention_year else None
         inputs.append(
             DepartmentInput(
                 code=department.code,
                 name=department.name,
-                table=(
-                    year_tables_.execution
-                    if year_tables_ is not None and year_tables_.execution_started
-                    else None
-                ),
+                table=None,
+                themes=amounts.get(convention_year.pk) if convention_year else None,
                 report_state=state.label if state else "Pas d'exercice",
                 transmitted=state in LOCKED_STATES if state else False,
                 due_date=convention_year.effective_report_due_date if convention_year else None,
@@ -456,3 +458,120 @@ def consolidation(user, *, year: int, region_code: str | None = None):
     else:
         scope = "Vos Départements"
     return consolidate(year=year, scope=scope, departments=inputs, today=timezone.localdate())
+
+
+def executed_theme_amounts(convention_year_ids: list[int]) -> dict[int, list]:
+    """For each year that has executed budgets, its thèmes (those of its financial table) with
+    the sums of their fiches' executed budgets (``reports.consolidation.ThemeAmounts``), in
+    three queries, the sums computed by the database.
+
+    The same amounts as the thème rows of the execution table (``build_execution_table``):
+    E is the sum of the other funders; F is A+B+C+D+E, or the declared budget global of a fiche
+    that gives no split by funder (``BudgetLine.budget_global``)."""
+    from actions.models import OtherFunding
+    from reports.consolidation import ThemeAmounts, Totals
+
+    if not convention_year_ids:
+        return {}
+    group = {
+        "year_id": F("action_year__convention_year_id"),
+        "theme_id": F("action_year__theme_id"),
+    }
+    declared_only = Q(
+        state_new__isnull=True,
+        state_carried_over__isnull=True,
+        cd_new__isnull=True,
+        cd_carried_over__isnull=True,
+        declared_total__isnull=False,
+    ) & ~Exists(OtherFunding.objects.filter(budget=OuterRef("pk")))
+    sums = (
+        Budget.objects.filter(
+            kind=BudgetKind.EXECUTED, action_year__convention_year_id__in=convention_year_ids
+        )
+        .values(
+            **group,
+            theme_code=F("action_year__theme__code"),
+            theme_label=F("action_year__theme__label"),
+            theme_block=F("action_year__theme__block"),
+        )
+        .annotate(
+            a=Sum("state_new"),
+            b=Sum("state_carried_over"),
+            c=Sum("cd_new"),
+            d=Sum("cd_carried_over"),
+            declared=Sum("declared_total", filter=declared_only),
+            realised=Sum("realised"),
+            carry_state=Sum("carry_over_state"),
+            carry_cd=Sum("carry_over_cd"),
+            fiches=Count("pk"),
+        )
+        .order_by()
+    )
+    other = {
+        (row["year_id"], row["theme_id"]): row["e"]
+        for row in OtherFunding.objects.filter(
+            budget__kind=BudgetKind.EXECUTED,
+            budget__action_year__convention_year_id__in=convention_year_ids,
+        )
+        .values(
+            year_id=F("budget__action_year__convention_year_id"),
+            theme_id=F("budget__action_year__theme_id"),
+        )
+        .annotate(e=Sum("amount"))
+        .order_by()
+    }
+
+    def cents(*values) -> Decimal:
+        # SQLite sums decimals with extra digits: bring them back to cents.
+        return sum((value for value in values if value is not None), ZERO).quantize(CENT)
+
+    executed: dict[int, dict[int, tuple[Totals, int]]] = defaultdict(dict)
+    themes: dict[int, dict] = {}
+    for row in sums:
+        themes[row["theme_id"]] = row
+        e = cents(other.get((row["year_id"], row["theme_id"])))
+        state, cd = cents(row["a"], row["b"]), cents(row["c"], row["d"])
+        executed[row["year_id"]][row["theme_id"]] = (
+            Totals(
+                state=state,
+                cd=cd,
+                other=e,
+                budget=state + cd + e + cents(row["declared"]),
+                realised=cents(row["realised"]),
+                carry_over=cents(row["carry_state"], row["carry_cd"]),
+            ),
+            row["fiches"],
+        )
+    result: dict[int, list[ThemeAmounts]] = defaultdict(list)
+    for theme_year in ThemeYear.objects.filter(
+        convention_year_id__in=list(executed)
+    ).select_related("theme"):
+        totals, fiches = executed[theme_year.convention_year_id].pop(
+            theme_year.theme_id, (Totals(), 0)
+        )
+        result[theme_year.convention_year_id].append(
+            ThemeAmounts(
+                key=theme_year.theme.code,
+                label=theme_year.label,
+                block=Block(theme_year.theme.block),
+                position=theme_year.position,
+                totals=totals,
+                fiches=fiches,
+            )
+        )
+    # Fiches of a thème missing from the year's table (the table itself refuses them): still
+    # counted, after the table's thèmes.
+    for year_id, left in executed.items():
+        for theme_id, (totals, fiches) in left.items():
+            row = themes[theme_id]
+            result[year_id].append(
+                ThemeAmounts(
+                    key=row["theme_code"],
+                    label=row["theme_label"],
+                    block=Block(row["theme_block"]),
+                    position=10_000,
+                    totals=totals,
+                    fiches=fiches,
+                )
+            )
+    return dict(result)
