@@ -26,8 +26,11 @@ from actions.resources import (
     BudgetResource,
     OtherFundingResource,
 )
+from actions.workbook import WorkbookError, open_workbook
+from calpae.admin import NationalOnlyAdminMixin
 from conventions.admin import ResourceAdminMixin, year_column
 from conventions.locking import YearLockAdminMixin
+from conventions.resources import FileRefused, check_size
 
 PLANNED_AMOUNTS = list(PLANNED_AMOUNT_FIELDS)
 EXECUTION_AMOUNTS = list(EXECUTION_AMOUNT_FIELDS)
@@ -405,6 +408,20 @@ class PendingImportAddForm(forms.ModelForm):
         model = PendingImport
         fields = ["convention_year", "user", "accept_printed_mismatch"]
 
+    def clean_file(self):
+        """The checks of the upload page before the file is kept: its size (known from the
+        upload, before reading it), then type by content, zip bomb, XML entities (``open_workbook``
+        checks all that before a spreadsheet library reads it)."""
+        upload = self.cleaned_data["file"]
+        try:
+            check_size(upload.name, upload.size)
+            open_workbook(upload.read(), upload.name)
+        except (FileRefused, WorkbookError) as error:
+            raise forms.ValidationError(str(error)) from None
+        finally:
+            upload.seek(0)
+        return upload
+
     def save(self, commit=True):
         upload = self.cleaned_data["file"]
         self.instance.data = upload.read()
@@ -414,7 +431,7 @@ class PendingImportAddForm(forms.ModelForm):
 
 
 @admin.register(PendingImport)
-class PendingImportAdmin(admin.ModelAdmin):
+class PendingImportAdmin(NationalOnlyAdminMixin, admin.ModelAdmin):
     """Files of successful simulations waiting for their confirmation (the upload page keeps
     them): to look at, or delete; never changed."""
 

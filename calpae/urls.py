@@ -9,6 +9,8 @@ admin.site.site_header = "CALPAE — administration"
 admin.site.site_title = "CALPAE"
 admin.site.index_title = "Conventions, actions, indicateurs"
 
+handler403 = "calpae.errors.permission_denied"  # records the refusal (calpae.models.AccessDenial)
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("connexion/", auth_views.LoginView.as_view(), name="login"),

@@ -1,14 +1,17 @@
 """Administration of the reference catalogues and of the conventions and their years."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from import_export.admin import ImportExportMixin
+from import_export.forms import ImportForm as BaseImportForm
 from import_export.forms import SelectableFieldsExportForm
 from simple_history.admin import SimpleHistoryAdmin
 
+from calpae.admin import NationalOnlyAdminMixin
 from conventions.locking import YearLockAdminMixin
 from conventions.models import (
     Amendment,
@@ -31,11 +34,13 @@ from conventions.resources import (
     ConventionResource,
     ConventionYearResource,
     DepartmentResource,
+    FileRefused,
     ProgrammeResource,
     RegionResource,
     StateEnvelopeResource,
     ThemeResource,
     ThemeYearResource,
+    check_size,
     result_messages,
 )
 
@@ -62,6 +67,33 @@ class ExportForm(SelectableFieldsExportForm):
         return field.column_name if field else field_name
 
 
+class ImportForm(BaseImportForm):
+    """The file to import, refused before it is read when it is too large (its size is known
+    from the upload), or when its content is not of the chosen format, or is a zip bomb
+    (``conventions.resources.XLSX.check``, ``CSV.check``): a French message, nothing stored."""
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self.formats = formats
+
+    def clean(self):
+        cleaned_data = super().clean()
+        upload = cleaned_data.get("import_file")
+        chosen = cleaned_data.get("format")
+        if upload is None or chosen in (None, ""):
+            return cleaned_data
+        try:
+            check_size(upload.name, upload.size)
+            file_format = self.formats[int(chosen)]
+            upload.seek(0)
+            file_format.check(upload.read(), upload.name)
+        except FileRefused as error:
+            self.add_error("import_file", str(error))
+        finally:
+            upload.seek(0)
+        return cleaned_data
+
+
 class ResourceAdminMixin(ImportExportMixin):
     """Import (with its dry-run preview and confirm step) and export, XLSX or CSV, through the
     model's resource (``resources.py``: natural keys, one transaction, history, French errors).
@@ -73,6 +105,7 @@ class ResourceAdminMixin(ImportExportMixin):
     """
 
     import_error_display = ("message",)
+    import_form_class = ImportForm
     export_form_class = ExportForm
 
     @property
@@ -95,6 +128,29 @@ class ResourceAdminMixin(ImportExportMixin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         return self.get_resource_classes(request)[0].scope_queryset(queryset, request.user)
+
+    def _outside_scope(self, request, object_id) -> bool:
+        """A row the user may not read (another Département's, or deleted since), for anyone
+        but a superuser: django-simple-history's pages look the row up in its history, not in
+        ``get_queryset``, and would show it, or revert it."""
+        user = request.user
+        if user.is_active and user.is_superuser:
+            return False
+        try:
+            return not self.get_queryset(request).filter(pk=unquote(object_id)).exists()
+        except (ValidationError, ValueError):
+            return True
+
+    def history_view(self, request, object_id, extra_context=None):
+        if self._outside_scope(request, object_id):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # Only on a SimpleHistoryAdmin, the only admin that has this page.
+        if self._outside_scope(request, object_id):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def process_result(self, result, request):
         # The confirm step imports the file again: if the data changed since the preview and a
@@ -223,7 +279,7 @@ class DepartmentAdmin(ResourceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(SimpleHistoryAdmin):
+class MembershipAdmin(NationalOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["user", "department", "role"]
     list_filter = ["role", ("department", admin.RelatedOnlyFieldListFilter)]
     search_fields = [
@@ -481,7 +537,7 @@ class StateEnvelopeAdmin(YearLockAdminMixin, ResourceAdminMixin, SimpleHistoryAd
 
 
 @admin.register(RegionalReviewer)
-class RegionalReviewerAdmin(SimpleHistoryAdmin):
+class RegionalReviewerAdmin(NationalOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["user", "region"]
     list_filter = ["region"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "region__name"]

@@ -39,6 +39,15 @@ from import_export.results import Result
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from actions.workbook.files import (
+    MAX_BYTES,
+    OLE2_MAGIC,
+    Limits,
+    _as_text,
+    _inspect_archive,
+    _megabytes,
+)
+from actions.workbook.problems import WorkbookError
 from calpae.forms import parse_amount
 from calpae.permissions import IMPORT_ROLES, department_roles
 from conventions.models import (
@@ -578,14 +587,68 @@ def numbered_dataset(rows) -> tablib.Dataset:
     return dataset
 
 
+class FileRefused(ValueError):
+    """A file refused before any spreadsheet library reads it; the message is French."""
+
+
+def _kind(data: bytes) -> str | None:
+    """What a file is, told by its first bytes (its name may lie); ``None``: none of these."""
+    if data.startswith(b"%PDF-"):
+        return "un document PDF"
+    if data.startswith(b"MZ") and b"\0" in data[:64]:
+        return "un programme Windows (exécutable)"
+    if data.startswith(b"\x7fELF"):
+        return "un programme (exécutable)"
+    if data.startswith(OLE2_MAGIC):
+        return "un classeur Excel 97-2003 (.xls) ou un document Office ancien"
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "un classeur ou une archive ZIP"
+    return None
+
+
+def check_size(name: str, size: int) -> None:
+    """The upload limit of the workbook import page (10 Mo), checked before reading a byte."""
+    if size > MAX_BYTES:
+        raise FileRefused(
+            f"Le fichier « {name} » pèse {_megabytes(size)} : la limite est de "
+            f"{_megabytes(MAX_BYTES)}."
+        )
+
+
 class XLSX(base_formats.XLSX):
     """XLSX whose text cells stay text: "=…" typed in a form is never a formula when the file is
-    opened, and the text is kept whole (django-import-export's escaping drops the "=")."""
+    opened, and the text is kept whole (django-import-export's escaping drops the "=").
+
+    A file is checked (``check``) before openpyxl reads it, as on the workbook import page
+    (``actions.workbook.files``): size, type by content, zip bomb, XML entities."""
 
     #: Numbers and dates as typed cells (the resources' widgets give native values).
     native_cells = True
 
+    @staticmethod
+    def check(data: bytes, name: str = "importé") -> None:
+        """Raise :class:`FileRefused` unless ``data`` is an .xlsx workbook within the limits."""
+        if not data:
+            raise FileRefused(f"Le fichier « {name} » est vide.")
+        check_size(name, len(data))
+        if not data.startswith(b"PK"):
+            kind = _kind(data) or "un fichier dont le contenu n'est pas reconnu"
+            raise FileRefused(
+                f"Le fichier « {name} » est {kind}, pas un classeur .xlsx : choisissez le "
+                "format csv pour un fichier texte, ou enregistrez-le au format .xlsx."
+            )
+        try:
+            facts = _inspect_archive(data, name, Limits())
+        except WorkbookError as error:
+            raise FileRefused(str(error)) from None
+        if facts.file_format != "xlsx":
+            raise FileRefused(
+                f"Le fichier « {name} » est un classeur OpenDocument (.ods), pas un classeur "
+                ".xlsx : enregistrez-le au format .xlsx."
+            )
+
     def create_dataset(self, in_stream):
+        self.check(in_stream)
         # ``data_only``: a formula cell of a legacy workbook gives the value Excel computed.
         workbook = openpyxl.load_workbook(io.BytesIO(in_stream), read_only=True, data_only=True)
         try:
@@ -624,6 +687,20 @@ class CSV(base_formats.CSV):
     ENCODING = "utf-8-sig"
     native_cells = False
 
+    @staticmethod
+    def check(data: bytes, name: str = "importé") -> None:
+        """Raise :class:`FileRefused` unless ``data`` is a text file within the limits."""
+        if not data:
+            raise FileRefused(f"Le fichier « {name} » est vide.")
+        check_size(name, len(data))
+        kind = _kind(data)
+        if kind is not None or _as_text(data) is None:
+            raise FileRefused(
+                f"Le fichier « {name} » est {kind or 'un fichier binaire'}, pas un fichier "
+                "texte CSV : choisissez le format xlsx pour un classeur .xlsx, ou enregistrez "
+                "le tableau au format CSV."
+            )
+
     def is_binary(self):
         return True
 
@@ -657,6 +734,7 @@ class CSV(base_formats.CSV):
 
     def create_dataset(self, in_stream, **kwargs):
         if isinstance(in_stream, bytes):
+            self.check(in_stream)
             in_stream = self.decode(in_stream)
         in_stream = in_stream.removeprefix("\ufeff")
         first_line = in_stream.split("\n", 1)[0]

@@ -4,6 +4,7 @@ the review of the reports."""
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from calpae.admin import NationalOnlyAdminMixin
 from conventions.admin import year_column
 from conventions.locking import YearLockAdminMixin
 from reports.models import (
@@ -18,7 +19,7 @@ from reports.models import (
 
 
 @admin.register(Justification)
-class JustificationAdmin(YearLockAdminMixin, SimpleHistoryAdmin):
+class JustificationAdmin(NationalOnlyAdminMixin, YearLockAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "convention_year",
         year_column("convention_year__year"),
@@ -37,7 +38,7 @@ class JustificationAdmin(YearLockAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(GeneratedDocument)
-class GeneratedDocumentAdmin(admin.ModelAdmin):
+class GeneratedDocumentAdmin(NationalOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["convention_year", "slug", "fmt", "status", "created_at", "finished_at"]
     list_filter = ["status", "slug", "fmt"]
     list_select_related = ["convention_year__convention__department"]
@@ -46,7 +47,7 @@ class GeneratedDocumentAdmin(admin.ModelAdmin):
     raw_id_fields = ["requested_by"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(NationalOnlyAdminMixin, admin.ModelAdmin):
     """The review is changed by its steps only (page « Relecture du rapport », with their rules
     and reasons), never edited here."""
 
@@ -113,7 +114,7 @@ class VersionFileAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(SimpleHistoryAdmin):
+class CommentAdmin(NationalOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["convention_year", "action_year", "author", "created_at", "state"]
     list_filter = ["state", "convention_year__year"]
     list_select_related = ["convention_year__convention__department", "action_year", "author"]

@@ -686,6 +686,15 @@ def test_command_line_import_dry_run_then_error(tmp_path):
     assert not Budget.objects.filter(state_new=1000).exists()
 
 
+def test_command_line_refuses_a_file_of_another_type_in_french(tmp_path):
+    path = tmp_path / "budgets.xlsx"
+    path.write_bytes(b"%PDF-1.7\n" + b"x" * 100)
+    count = Budget.objects.count()
+    with pytest.raises(CommandError, match=r"^budgets\.xlsx : .*PDF"):
+        call_command("import_resource", "actions.Budget", str(path), stdout=io.StringIO())
+    assert Budget.objects.count() == count
+
+
 def test_command_line_applies_the_rights_and_records_the_author(tmp_path):
     rows = rows_of(RESOURCES["actions.Action"], Action.objects.filter(department__code="03")[:1])
     rows[0]["nom usuel"] = "Nom changé en ligne de commande"

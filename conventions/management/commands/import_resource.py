@@ -14,7 +14,13 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from import_export.results import RowResult
 
-from conventions.resources import CSV, XLSX, all_resource_classes, result_messages
+from conventions.resources import (
+    CSV,
+    XLSX,
+    FileRefused,
+    all_resource_classes,
+    result_messages,
+)
 
 FORMATS = {"xlsx": XLSX, "csv": CSV}
 
@@ -75,6 +81,8 @@ class Command(BaseCommand):
                 raise CommandError(f"Utilisateur « {options['utilisateur']} » inconnu.")
         try:
             dataset = FORMATS[format_name]().create_dataset(content)
+        except FileRefused as error:  # too large, of another type, a zip bomb: said in French
+            raise CommandError(f"{path.name} : {error}") from None
         except Exception as error:
             raise CommandError(
                 f"Le fichier {path.name} ne se lit pas comme un fichier {format_name.upper()} "
