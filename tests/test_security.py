@@ -505,9 +505,7 @@ def test_a_departement_s_staff_is_refused_the_national_admin_pages(client, depar
     assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
 
 
-def test_the_national_admin_pages_stay_closed_even_with_their_permissions(
-    client, department_staff
-):
+def test_the_national_admin_pages_stay_closed_even_with_their_permissions(client, department_staff):
     """A national administrator who hands a Département's staff member the permissions of a
     record not filtered by Département (calpae.admin.NationalOnlyAdminMixin) opens nothing:
     the list would show every Département's rows."""
