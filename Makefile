@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DEBUG ?= 1
 
-.PHONY: run install migrate demo serve test test-fast lint format smoke clean browser-deps office-deps bench
+.PHONY: run install migrate demo serve test test-fast lint format smoke clean browser-deps office-deps bench backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,20 @@ bench: migrate
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py bench_documents
 	$(BIN)/python manage.py bench_import
+
+## make backup: sauvegarde toute la base, fichiers générés et importés compris, dans var/backups/
+## (PostgreSQL si DATABASE_URL est défini, sinon var/db.sqlite3) ; BACKUP=chemin pour un autre fichier
+backup: install
+	$(BIN)/python manage.py backup $(if $(BACKUP),--output "$(BACKUP)")
+
+## make restore FILE=var/backups/calpae-….dump: restaure une sauvegarde dans une base vide ;
+## FORCE=1 pour remplacer les données d'une base qui en contient (application arrêtée)
+restore: install
+	@if [ -z "$(FILE)" ]; then \
+		echo "Indiquez la sauvegarde à restaurer : make restore FILE=var/backups/calpae-…" >&2; \
+		exit 2; \
+	fi
+	$(BIN)/python manage.py restore --input "$(FILE)" $(if $(FORCE),--force)
 
 lint: install
 	$(BIN)/ruff check .
