@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DEBUG ?= 1
 
-.PHONY: run install migrate demo serve test test-fast lint format smoke clean browser-deps office-deps bench backup restore
+.PHONY: run install migrate demo serve test test-fast lint format smoke clean browser-deps office-deps bench synthetic backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,11 +69,26 @@ office-deps:
 		echo "LibreOffice installé : $$(command -v soffice)"; \
 	fi
 
-## make bench: temps et mémoire de génération des documents officiels (données de démonstration)
+## make bench: temps et mémoire de génération des documents officiels de la démonstration, côte à
+## côte avec LibreOffice (XLSX → PDF, make office-deps) et XlsxWriter ; import d'un grand tableau ;
+## puis, dans un PostgreSQL jetable (.ci/bench-national), les données synthétiques de 101
+## Départements, les pages à cette échelle et un test de charge (gunicorn et Locust sur 127.0.0.1,
+## 20 utilisateurs, 30 s : BENCH_LOAD_ARGS="--duration 60 --think 1" pour le changer)
+BENCH_LOAD_ARGS ?= --duration 30 --users 20
+export BENCH_LOAD_ARGS SYNTHETIC_ARGS
 bench: migrate
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py bench_documents
 	$(BIN)/python manage.py bench_import
+	bash .ci/bench-national
+
+## make synthetic: données synthétiques à l'échelle nationale (101 Départements × 5 ans ×
+## 30 fiches × 40 indicateurs) à côté de la démonstration, dans la base de développement ;
+## SYNTHETIC_ARGS="--departements 10" pour moins ; « generate_synthetic --reset --departements 0 »
+## les supprime seules
+synthetic: migrate
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py generate_synthetic --reset $(SYNTHETIC_ARGS)
 
 ## make backup: sauvegarde toute la base, fichiers générés et importés compris, dans var/backups/
 ## (PostgreSQL si DATABASE_URL est défini, sinon var/db.sqlite3) ; BACKUP=chemin pour un autre fichier
