@@ -28,8 +28,21 @@ class NationalOnlyAdminMixin:
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
+class ReadOnlyAdminMixin:
+    """Records written by the application only (its rules and reasons), never in the admin."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AccessDenial)
-class AccessDenialAdmin(NationalOnlyAdminMixin, admin.ModelAdmin):
+class AccessDenialAdmin(NationalOnlyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Refusals are written by the 403 handler only: read, never added, changed or deleted."""
 
     list_display = ["at", "username", "method", "path", "message", "ip"]
@@ -39,12 +52,3 @@ class AccessDenialAdmin(NationalOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["user"]
     fields = ["at", "user", "username", "method", "path", "message", "ip"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

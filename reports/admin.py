@@ -4,7 +4,7 @@ the review of the reports."""
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from calpae.admin import NationalOnlyAdminMixin
+from calpae.admin import NationalOnlyAdminMixin, ReadOnlyAdminMixin
 from conventions.admin import year_column
 from conventions.locking import YearLockAdminMixin
 from reports.models import (
@@ -47,18 +47,9 @@ class GeneratedDocumentAdmin(NationalOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["requested_by"]
 
 
-class ReadOnlyAdmin(NationalOnlyAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(NationalOnlyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The review is changed by its steps only (page « Relecture du rapport », with their rules
     and reasons), never edited here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(YearReview)

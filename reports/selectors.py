@@ -407,15 +407,11 @@ def version_numbers(convention_year: ConventionYear) -> list[int]:
 # --- Consolidated view of a region or of the nation ---------------------------------------------
 
 
-def consolidation(user, *, year: int, region_code: str | None = None):
-    """The execution tables of the year of the Départements the user sees (those of a region,
-    if given), added up (``reports.consolidation``), in a fixed number of queries.
-
-    The tables are not built: the database adds up the executed budgets of each thème of each
-    Département (``executed_theme_amounts``), which are the amounts the tables' thème rows
-    show; the national view reads about 1,100 sums instead of 18,000 budgets."""
+def consolidation_years(user, *, year: int, region_code: str | None = None):
+    """What a consolidated view adds up: the region (``None``: all), the Départements the user
+    sees in it, and the exercice of the year of each (the convention that started first, when
+    two cover the year), by Département id."""
     from conventions.models import Department, Region
-    from reports.consolidation import DepartmentInput, consolidate
 
     departments = Department.objects.for_user(user).select_related("region").order_by("code")
     region = None
@@ -430,6 +426,19 @@ def consolidation(user, *, year: int, region_code: str | None = None):
         .order_by("convention__start_date")
     ):
         years.setdefault(convention_year.convention.department_id, convention_year)
+    return region, departments, years
+
+
+def consolidation(user, *, year: int, region_code: str | None = None):
+    """The execution tables of the year of the Départements the user sees (those of a region,
+    if given), added up (``reports.consolidation``), in a fixed number of queries.
+
+    The tables are not built: the database adds up the executed budgets of each thème of each
+    Département (``executed_theme_amounts``), which are the amounts the tables' thème rows
+    show; the national view reads about 1,100 sums instead of 18,000 budgets."""
+    from reports.consolidation import DepartmentInput, consolidate
+
+    region, departments, years = consolidation_years(user, year=year, region_code=region_code)
     amounts = executed_theme_amounts([convention_year.pk for convention_year in years.values()])
     states = dict(
         YearReview.objects.filter(convention_year__in=years.values()).values_list(

@@ -23,22 +23,12 @@ from openpyxl import load_workbook
 
 from conventions.models import ConventionYear
 from reports.bench.xlsxwriter_reference import financial_table_xlsxwriter
+from reports.management.commands.bench_load import PAGES
 from reports.selectors import execution_table, planned_table
 from reports.tables import Block, BudgetLine, TableHeading, ThemeInput, build_execution_table
 from reports.xlsx import financial_table_xlsx
 
 MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
-PAGES = (
-    "connexion (formulaire)",
-    "connexion (envoi)",
-    "accueil",
-    "exercice",
-    "fiche",
-    "indicateurs de la fiche",
-    "relecture",
-    "tableau financier XLSX",
-    "vue consolidée",
-)
 
 
 def _manage(*args: str, env: dict[str, str], timeout: int) -> subprocess.CompletedProcess:

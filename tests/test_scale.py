@@ -32,7 +32,7 @@ from django.utils import timezone
 from actions import services as action_services
 from actions.models import Action, ActionYear, Budget
 from conventions.choices import Role
-from conventions.models import Convention, ConventionYear, Department, Membership, Region
+from conventions.models import Convention, ConventionYear, Membership
 from conventions.synthetic import (
     CODE_PREFIX,
     MARKER,
@@ -45,7 +45,7 @@ from indicators.models import Indicator, IndicatorTarget, IndicatorValue, Matrix
 from reports.consolidation import DepartmentInput, consolidate
 from reports.documents import DOCUMENTS
 from reports.models import ReportVersion, ReviewEvent, VersionFile, YearReview
-from reports.selectors import consolidation, review_state, year_tables
+from reports.selectors import consolidation, consolidation_years, review_state, year_tables
 from reports.workflow import LOCKED_STATES, State
 from tests.history import history_counts
 
@@ -245,19 +245,7 @@ def _measure(clients: dict, sizes: Sizes) -> dict[tuple[str, str], list[str]]:
 def _reference(user, *, year: int, region_code: str | None):
     """The consolidated view as the sum of the Départements' execution tables, built in full
     (``reports.selectors.year_tables``): what the database's sums must equal."""
-    departments = Department.objects.for_user(user).select_related("region").order_by("code")
-    region = None
-    if region_code:
-        region = Region.objects.get(code=region_code)
-        departments = departments.filter(region=region)
-    departments = list(departments)
-    years: dict[int, ConventionYear] = {}
-    for convention_year in (
-        ConventionYear.objects.filter(convention__department__in=departments, year=year)
-        .select_related("convention")
-        .order_by("convention__start_date")
-    ):
-        years.setdefault(convention_year.convention.department_id, convention_year)
+    region, departments, years = consolidation_years(user, year=year, region_code=region_code)
     tables = year_tables(years.values())
     inputs = []
     for department in departments:
