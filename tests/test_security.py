@@ -26,6 +26,7 @@ export, upload limits, no secret in the repository or in the logs, the audit of 
 
 import collections
 import csv
+import datetime
 import functools
 import html
 import io
@@ -47,13 +48,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connections, models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Left
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, path, resolve, reverse
 from django.urls.resolvers import RoutePattern
+from django.utils import timezone
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from actions.models import ActionYear, Budget, PendingImport
@@ -1322,3 +1324,15 @@ def test_the_admin_lists_refusals_read_only(admin_client):
     denial.refresh_from_db()
     assert denial.message == READ_ONLY_MESSAGE
     assert AccessDenial.objects.count() == 4
+
+
+def test_refused_accesses_older_than_the_retention_are_pruned():
+    old = AccessDenial.objects.create(method="GET", path="/ancien/")
+    AccessDenial.objects.filter(pk=old.pk).update(at=timezone.now() - datetime.timedelta(days=400))
+    recent = AccessDenial.objects.create(method="POST", path="/recent/")
+    stdout = io.StringIO()
+    call_command("prune_access_denials", stdout=stdout)
+    assert list(AccessDenial.objects.all()) == [recent]
+    assert "1 refus d'accès de plus de 365 jours supprimé(s)." in stdout.getvalue()
+    with pytest.raises(CommandError, match="--days"):
+        call_command("prune_access_denials", "--days", "0")
