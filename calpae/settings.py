@@ -174,7 +174,8 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = DEBUG
 WHITENOISE_USE_FINDERS = DEBUG
 
-MEDIA_ROOT = VAR_DIR / "media"
+# No MEDIA_ROOT: every file (generated documents, frozen versions, kept imports) is a database
+# column, served only by the views that check the user's rights (README « Sécurité »).
 
 # Import and export of spreadsheets (django-import-export; resources in each app's
 # resources.py, README « Import et export »). The formats offered in the admin, XLSX and CSV, are
