@@ -8,6 +8,7 @@ readable lines of development. This module imports nothing from Django: gunicorn
 (``calpae/gunicorn.conf.py``) loads it before Django.
 """
 
+import contextlib
 import contextvars
 import logging
 import re
@@ -123,3 +124,19 @@ def gunicorn_logconfig(log_format: str) -> dict:
             "gunicorn.error": {"level": "INFO", "handlers": ["error"], "propagate": False},
         },
     }
+
+
+@contextlib.contextmanager
+def quiet(*names: str):
+    """The INFO lines of these loggers silenced for a while (a benchmark's figures would be
+    interleaved with a line per request or per document), their levels restored after: the
+    command may run inside the tests' process."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)

@@ -17,7 +17,6 @@ Side by side (issue 7), on the financial table of execution, from the same compu
 """
 
 import gc
-import logging
 import shutil
 import statistics
 import subprocess
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from calpae.logging import quiet
 from conventions.models import ConventionYear
 from reports.documents import DOCUMENTS, render, render_computed
 
@@ -129,9 +129,12 @@ class Command(BaseCommand):
             help="Sans la comparaison à LibreOffice et à XlsxWriter.",
         )
 
-    def handle(self, *, departement, year, runs, document, office_runs, no_side_by_side, **options):
+    def handle(self, **options):
         # The log line of each generated document would come between the figures.
-        logging.getLogger("calpae.documents").setLevel(logging.WARNING)
+        with quiet("calpae.documents"):
+            self._bench(**options)
+
+    def _bench(self, *, departement, year, runs, document, office_runs, no_side_by_side, **options):
         convention_year = (
             ConventionYear.objects.filter(convention__department__code=departement, year=year)
             .select_related("convention__department__region")

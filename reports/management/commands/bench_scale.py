@@ -9,7 +9,6 @@ national consolidated view in ≤ 500 ms — is read from the output, not assert
 """
 
 import gc
-import logging
 import statistics
 import time
 
@@ -22,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from actions.models import ActionYear
+from calpae.logging import quiet
 from conventions.models import ConventionYear, Department, Region
 from conventions.synthetic import synthetic_departments
 from reports.management.commands.bench_documents import _machine_reference_ms
@@ -55,7 +55,12 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, default=5)
         parser.add_argument("--user", help="Superutilisateur (par défaut le premier actif).")
 
-    def handle(self, *, year, region, departement, runs, user, **options):
+    def handle(self, **options):
+        # The log lines of the login and of each request would come between the figures.
+        with quiet("calpae.request", "axes"):
+            self._bench(**options)
+
+    def _bench(self, *, year, region, departement, runs, user, **options):
         users = get_user_model().objects.filter(is_superuser=True, is_active=True)
         superuser = (users.filter(username=user) if user else users.order_by("pk")).first()
         if superuser is None:
@@ -86,9 +91,6 @@ class Command(BaseCommand):
             (f"exercice {code} {year}", reverse("actions:year", args=[convention_year.pk])),
             (f"fiche {fiche.number}", reverse("actions:detail", args=[fiche.pk])),
         ]
-        # The log lines of the login and of each request would come between the figures.
-        for name in ("calpae.request", "axes"):
-            logging.getLogger(name).setLevel(logging.WARNING)
         client = Client(HTTP_HOST=_host())
         client.force_login(superuser)
         self.stdout.write(f"Référence de la machine : {_machine_reference_ms():.0f} ms")
