@@ -52,6 +52,11 @@ class RequestContextFilter(logging.Filter):
         record.user_id = context.user_id if context else None
         for name in SENSITIVE_FIELDS & record.__dict__.keys():
             setattr(record, name, MASKED)
+        # Django's own lines (``django.request``: a 404, a 500) carry the request, whose text
+        # holds the query string: the method and the path only, as our request line.
+        request = record.__dict__.get("request")
+        if request is not None and hasattr(request, "path"):
+            record.request = f"{request.method} {CONTROL_CHARACTERS.sub('?', request.path)}"
         return True
 
 

@@ -7,6 +7,8 @@ import time
 import uuid
 
 from django.conf import settings
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from calpae.logging import CONTROL_CHARACTERS, RequestContext, current_request
@@ -38,7 +40,9 @@ class RequestLogMiddleware:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         context = RequestContext(request_id=request_id)
-        token = current_request.set(context)
+        # Kept until the response is closed (``request_finished``): Django writes its own line
+        # of a 404 or a 500 (``django.request``) after the last middleware has returned.
+        current_request.set(context)
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -60,8 +64,9 @@ class RequestLogMiddleware:
                     "duration_ms": duration_ms,
                 },
             )
-        finally:
-            current_request.reset(token)
+        except BaseException:
+            current_request.set(None)
+            raise
         response[REQUEST_ID_HEADER] = request_id
         return response
 
@@ -87,3 +92,10 @@ def client_ip(request: HttpRequest) -> str | None:
         except ValueError:
             pass
     return remote_addr
+
+
+@receiver(request_finished)
+def _forget_request(**kwargs) -> None:
+    """The lines written after the response (by the worker process, between two requests) are
+    no longer the request's."""
+    current_request.set(None)

@@ -311,6 +311,19 @@ def test_each_request_has_an_id_and_one_log_line(client, json_log):
     assert isinstance(line["duration_ms"], int)
 
 
+def test_django_s_own_line_of_a_404_has_the_request_id_and_no_query_string(client, json_log):
+    client.force_login(get_user_model().objects.get(username="agent77"))
+    response = client.get("/n-existe-pas/?jeton=SECRET123", HTTP_X_REQUEST_ID="proxy-id-404")
+    assert response.status_code == 404
+    [line] = json_log("django.request")
+    assert line["request_id"] == "proxy-id-404"
+    assert line["request"] == "GET /n-existe-pas/"
+    assert "SECRET123" not in json_log.text()
+    # Once the response is closed, a line is no longer the request's.
+    logging.getLogger("calpae.essai").warning("après la requête")
+    assert json_log("calpae.essai")[0]["request_id"] is None
+
+
 @pytest.mark.parametrize("sent", ["", "court", "a" * 65, "id avec espaces", "x\ny"])
 def test_an_odd_request_id_is_replaced(client, sent):
     response = client.get(reverse("health"), HTTP_X_REQUEST_ID=sent)
