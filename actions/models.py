@@ -45,6 +45,7 @@ class Action(models.Model):
     class Meta:
         ordering = ["department", "name"]
         verbose_name = "fiche-action"
+        verbose_name_plural = "fiches-actions"
         constraints = [
             models.UniqueConstraint(
                 fields=["department", "programme", "code"], name="action_unique_code"

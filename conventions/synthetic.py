@@ -104,6 +104,16 @@ class Sizes:
         return problems
 
 
+def _plural_name(model) -> str:
+    """The French name of a model's rows; for the table Django creates behind a many-to-many
+    field (« Relations stateenvelope-theme »), that of the field and of its model."""
+    owner = model._meta.auto_created
+    if owner:
+        field = next(f for f in owner._meta.many_to_many if f.remote_field.through is model)
+        return f"{field.verbose_name} des {owner._meta.verbose_name_plural}"
+    return str(model._meta.verbose_name_plural)
+
+
 @dataclass
 class Summary:
     """What was written (rows by model, history rows excluded), and how long it took."""
@@ -399,7 +409,7 @@ class _Writer:
                 )
             else:
                 model.objects.bulk_create(rows, batch_size=500)
-            summary.rows[model._meta.verbose_name_plural] += len(rows)
+            summary.rows[_plural_name(model)] += len(rows)
 
 
 @dataclass
