@@ -43,9 +43,9 @@ from actions.workbook.files import (
     MAX_BYTES,
     OLE2_MAGIC,
     Limits,
-    _as_text,
-    _inspect_archive,
-    _megabytes,
+    as_text,
+    inspect_archive,
+    megabytes,
 )
 from actions.workbook.problems import WorkbookError
 from calpae.forms import parse_amount
@@ -610,8 +610,8 @@ def check_size(name: str, size: int) -> None:
     """The upload limit of the workbook import page (10 Mo), checked before reading a byte."""
     if size > MAX_BYTES:
         raise FileRefused(
-            f"Le fichier « {name} » pèse {_megabytes(size)} : la limite est de "
-            f"{_megabytes(MAX_BYTES)}."
+            f"Le fichier « {name} » pèse {megabytes(size)} : la limite est de "
+            f"{megabytes(MAX_BYTES)}."
         )
 
 
@@ -638,7 +638,7 @@ class XLSX(base_formats.XLSX):
                 "format csv pour un fichier texte, ou enregistrez-le au format .xlsx."
             )
         try:
-            facts = _inspect_archive(data, name, Limits())
+            facts = inspect_archive(data, name, Limits())
         except WorkbookError as error:
             raise FileRefused(str(error)) from None
         if facts.file_format != "xlsx":
@@ -694,7 +694,7 @@ class CSV(base_formats.CSV):
             raise FileRefused(f"Le fichier « {name} » est vide.")
         check_size(name, len(data))
         kind = _kind(data)
-        if kind is not None or _as_text(data) is None:
+        if kind is not None or as_text(data) is None:
             raise FileRefused(
                 f"Le fichier « {name} » est {kind or 'un fichier binaire'}, pas un fichier "
                 "texte CSV : choisissez le format xlsx pour un classeur .xlsx, ou enregistrez "

@@ -81,13 +81,14 @@ class Book:
 
 
 @dataclass
-class _ArchiveFacts:
+class ArchiveFacts:
     file_format: str
     has_formulas: bool = False
     ods_content: bytes = b""
 
 
-def _megabytes(size: int) -> str:
+def megabytes(size: int) -> str:
+    """A size as the messages print it: « 12,3 Mo » (also those of conventions.resources)."""
     return f"{size / MEGABYTE:.1f}".replace(".", ",") + " Mo"
 
 
@@ -122,12 +123,12 @@ def open_workbook(
         raise WorkbookError(f"Le fichier « {name} » est vide.")
     if len(data) > limits.max_bytes:
         raise WorkbookError(
-            f"Le fichier « {name} » pèse {_megabytes(len(data))} : la limite est de "
-            f"{_megabytes(limits.max_bytes)}."
+            f"Le fichier « {name} » pèse {megabytes(len(data))} : la limite est de "
+            f"{megabytes(limits.max_bytes)}."
         )
 
     if data[:2] == b"PK":
-        facts = _inspect_archive(data, name, limits)
+        facts = inspect_archive(data, name, limits)
         if facts.file_format == "xlsx":
             sheets = _load_xlsx(data, name, has_formulas=facts.has_formulas)
         else:
@@ -138,7 +139,7 @@ def open_workbook(
         sheets = _load_calamine(data, name, "xls", limits)
         file_format = "xls"
     else:
-        text = _as_text(data)
+        text = as_text(data)
         if text is None:
             raise WorkbookError(
                 f"Le fichier « {name} » n'est ni un classeur (.xlsx, .ods, .xls) ni un fichier "
@@ -173,7 +174,7 @@ def open_workbook(
 # --- Archives (.xlsx, .ods) --------------------------------------------------------------------
 
 
-def _inspect_archive(data: bytes, name: str, limits: Limits) -> _ArchiveFacts:
+def inspect_archive(data: bytes, name: str, limits: Limits) -> ArchiveFacts:
     damaged = (
         f"Le fichier « {name} » est endommagé ou incomplet (archive illisible). {SAVE_AS_XLSX}"
     )
@@ -192,7 +193,7 @@ def _inspect_archive(data: bytes, name: str, limits: Limits) -> _ArchiveFacts:
 
     bomb = (
         f"Le fichier « {name} » est refusé : une fois décompressé, il occuperait plus de "
-        f"{_megabytes(limits.max_uncompressed_bytes)}, ce qu'aucun tableau financier ne "
+        f"{megabytes(limits.max_uncompressed_bytes)}, ce qu'aucun tableau financier ne "
         "demande (archive anormale)."
     )
     if len(entries) > limits.max_entries:
@@ -241,7 +242,7 @@ def _inspect_archive(data: bytes, name: str, limits: Limits) -> _ArchiveFacts:
             kind = "une archive ZIP"
         raise WorkbookError(f"Le fichier « {name} » est {kind}, pas un classeur. {SAVE_AS_XLSX}")
 
-    facts = _ArchiveFacts(file_format=file_format)
+    facts = ArchiveFacts(file_format=file_format)
     total = 0
     for entry in entries:
         if entry.is_dir():
@@ -528,7 +529,7 @@ def _ods_spans(content: bytes, name: str, limits: Limits) -> list[tuple[CellRang
 # --- .csv --------------------------------------------------------------------------------------
 
 
-def _as_text(data: bytes) -> str | None:
+def as_text(data: bytes) -> str | None:
     """The file as text if it is text (UTF-8, UTF-16 with its mark, or Windows-1252)."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
