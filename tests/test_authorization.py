@@ -32,9 +32,10 @@ from indicators.choices import PeriodKind
 from indicators.models import IndicatorTarget, IndicatorValue
 from indicators.selectors import target_key, value_key
 from indicators.services import indicator_create, period_create
-from reports.models import Justification, ReportVersion, ReviewEvent, VersionFile
+from reports.models import Justification
 from reports.selectors import year_tables
 from tests.history import HISTORY_MODELS, history_counts
+from tests.versions import frozen_version
 
 pytestmark = pytest.mark.django_db
 
@@ -205,7 +206,7 @@ def objects(django_user_model):
             title="Fiche de l'Allier",
         )
     for year in (year_77, year_03):
-        _frozen_version(year, django_user_model.objects.get(username="admin"))
+        frozen_version(year, django_user_model.objects.get(username="admin"))
     return {
         "77": {
             "year": year_77,
@@ -213,32 +214,6 @@ def objects(django_user_model):
         },
         "03": {"year": year_03, "fiche": fiche_03},
     }
-
-
-def _frozen_version(year: ConventionYear, actor) -> None:
-    """Version 1 of the year's report with its financial table, as a transmission leaves it
-    (written here directly: transmitting would lock the year for the other rows)."""
-    event = ReviewEvent.objects.create(
-        convention_year=year,
-        step="submit",
-        from_state="draft",
-        to_state="submitted",
-        actor=actor,
-        deliberation_number="CD-1",
-        deliberation_date=datetime.date(2024, 6, 1),
-    )
-    version = ReportVersion.objects.create(
-        convention_year=year, number=1, event=event, figures={}, figures_sha256="0" * 64
-    )
-    VersionFile.objects.create(
-        version=version,
-        slug="financial-table",
-        fmt="xlsx",
-        status="ready",
-        content=b"PK",
-        sha256="1" * 64,
-        size=2,
-    )
 
 
 def _department_of(user: str, scope: str) -> str:

@@ -15,7 +15,6 @@ synthetic left, the demo untouched), and the consolidated view computed in the d
 to the sum of the Départements' execution tables.
 """
 
-import datetime
 import io
 import re
 from dataclasses import dataclass
@@ -45,10 +44,11 @@ from conventions.synthetic import (
 from indicators.models import Indicator, IndicatorTarget, IndicatorValue, MatrixEntry, Period
 from reports.consolidation import DepartmentInput, consolidate
 from reports.documents import DOCUMENTS
-from reports.models import ReportVersion, ReviewEvent, VersionFile, YearReview
+from reports.models import ReviewEvent, YearReview
 from reports.selectors import consolidation, consolidation_years, review_state, year_tables
 from reports.workflow import LOCKED_STATES, State
 from tests.history import history_counts
+from tests.versions import frozen_version
 
 SMALL = Sizes(departements=2, years=2, actions=3, indicators=4)
 LARGE = Sizes(departements=4, years=3, actions=6, indicators=8)
@@ -184,31 +184,7 @@ def _versions(convention_year: ConventionYear, actor) -> None:
     """Two transmitted versions of the year's report, with a file: what the comparison and the
     file pages read (the generator writes no version)."""
     for number in (1, 2):
-        event = ReviewEvent.objects.create(
-            convention_year=convention_year,
-            step="submit",
-            from_state="draft",
-            to_state="submitted",
-            actor=actor,
-            deliberation_number=f"CD-{number}",
-            deliberation_date=datetime.date(2024, 6, number),
-        )
-        version = ReportVersion.objects.create(
-            convention_year=convention_year,
-            number=number,
-            event=event,
-            figures={},
-            figures_sha256="0" * 64,
-        )
-        VersionFile.objects.create(
-            version=version,
-            slug="financial-table",
-            fmt="xlsx",
-            status="ready",
-            content=b"PK",
-            sha256="1" * 64,
-            size=2,
-        )
+        frozen_version(convention_year, actor, number=number)
 
 
 def _objects(sizes: Sizes) -> dict:
