@@ -11,7 +11,7 @@ from django_tasks_db.models import DBTaskResult
 
 from actions.selectors import year_statuses
 from calpae.forms import HomeFilterForm
-from conventions.models import Department
+from conventions.models import ConventionYear, Department
 from conventions.selectors import convention_year_list_for_user
 
 logger = logging.getLogger("calpae.health")
@@ -30,7 +30,12 @@ def home(request: HttpRequest) -> HttpResponse:
     regions = sorted({department.region for department in departments}, key=lambda r: r.name)
     form = HomeFilterForm(
         request.GET,
-        years=sorted(set(years.values_list("year", flat=True)), reverse=True),
+        years=list(
+            ConventionYear.objects.for_user(request.user)
+            .order_by("-year")
+            .values_list("year", flat=True)
+            .distinct()
+        ),
         regions=regions,
         departments=departments,
     )
