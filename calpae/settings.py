@@ -255,8 +255,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 # what other code writes: the HTML preview of each PDF holds the print style sheet WeasyPrint
 # reads (templates/reports/pdf), and the admin pages of Django and django-import-export have
 # inline styles. (The pygal charts no longer need it: their style sheet is written as
-# presentation attributes, reports/charts.py.) Images also allow data: URIs (the charts of the preview of the Rapport d'exécution, the
-# empty favicon of base.html).
+# presentation attributes, reports/charts.py.) Images also allow data: URIs (the charts of the
+# preview of the Rapport d'exécution, the empty favicon of base.html).
 IMPORT_EXPORT_SELECT_ALL = "'sha256-wid4zL8fR53ZYy1ljOepzR77Dn6vWUUxuNnnWWBP3I8='"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
