@@ -239,7 +239,8 @@ def _cyclic_gc_paused():
     written, and the collector walks them again at each of its passes for nothing: a quarter of
     the time of the full report (``make bench``). Reference counting still frees what it can; the
     boxes, which form cycles, are collected by the next pass of the collector after the render
-    (the peak memory of the report grows by a few tens of Mio).
+    (the peak memory of the report grows by a few tens of Mio) — or after the whole job, when
+    the caller runs it in ``collected_after``.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -248,6 +249,26 @@ def _cyclic_gc_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def collected_after():
+    """A job that prints documents with the cyclic collector paused, and collected once the job
+    is done: after the document is stored and marked ready (``reports.tasks``), not before.
+
+    WeasyPrint's boxes form cycles: freeing those of the Rapport d'exécution is a pass of the
+    collector of about 0.4 s (``make bench`` prints it apart), which the user waiting for the
+    document need not wait for. The worker does it before its next job.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+            # The render's objects are all young: the collector paused, none was promoted.
+            gc.collect(0)
 
 
 def html_to_pdf(html: str) -> bytes:

@@ -2,9 +2,11 @@
 
 Prints figures (median and minimum of several runs, on this machine); no threshold is asserted
 here or in the tests — the targets of issue 4 (each XLSX ≤ 150 ms, full report ≤ 4 s on one core)
-are read from the output. A run is timed until the document's bytes are ready; the garbage of the
-previous run is collected before it, untimed (the PDF renderer pauses the cyclic collector, see
-``reports.pdf.html_to_pdf``, so that its boxes are collected once, after the render).
+are read from the output. A document is generated as the worker's job generates it
+(``reports.tasks``): in ``reports.pdf.collected_after``, the cyclic collector paused, then run
+once the document is ready. Each line prints the time until the document's bytes are ready, and
+apart the pass of the collector that follows (the worker's, before its next job); the garbage of
+the previous run is collected before each run, untimed.
 
 Side by side (issue 7), on the financial table of execution, from the same computed table:
 
@@ -31,6 +33,7 @@ from django.core.management.base import BaseCommand, CommandError
 from calpae.logging import quiet
 from conventions.models import ConventionYear
 from reports.documents import DOCUMENTS, render, render_computed
+from reports.pdf import collected_after
 
 SIDE_BY_SIDE_DOCUMENT = "financial-table"
 OFFICE_TIMEOUT = 180  # seconds, for one conversion
@@ -48,17 +51,27 @@ def _machine_reference_ms() -> float:
     return min(durations) * 1000
 
 
-def _timed(function: Callable[[], object], runs: int) -> list[float]:
-    """Seconds of ``runs`` calls after one warm-up call, the garbage collected before each."""
+def _timed_job(function: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:
+    """Seconds of ``runs`` calls after one warm-up call, as the worker runs them: until the
+    result is ready, and the collector's pass after it."""
     function()  # warm-up: imports, fonts, templates
-    durations = []
+    ready, collection = [], []
     for _ in range(runs):
         gc.collect()
-        start = time.perf_counter()
-        function()
-        durations.append(time.perf_counter() - start)
+        with collected_after():
+            start = time.perf_counter()
+            function()
+            done = time.perf_counter()
+        ready.append(done - start)
+        collection.append(time.perf_counter() - done)
     gc.collect()
-    return durations
+    return ready, collection
+
+
+def _timed(function: Callable[[], object], runs: int) -> list[float]:
+    """Seconds of ``runs`` calls after one warm-up call, the collector's pass included."""
+    ready, collection = _timed_job(function, runs)
+    return [first + second for first, second in zip(ready, collection, strict=True)]
 
 
 def _ms(seconds: float) -> str:
@@ -148,7 +161,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Référence de la machine : {_machine_reference_ms():.0f} ms")
         self.stdout.write(
             f"Documents {departement} {year}, {runs} essais (médiane, et le plus rapide : la "
-            "machine partagée ajoute du bruit, le minimum est le coût du code) :"
+            "machine partagée ajoute du bruit, le minimum est le coût du code), jusqu'au document "
+            "prêt, comme dans la tâche du worker ; puis le ramasse-miettes que le worker passe "
+            "ensuite, avant sa tâche suivante :"
         )
         for slug in document or DOCUMENTS:
             self._bench_document(DOCUMENTS[slug], convention_year, runs)
@@ -159,14 +174,18 @@ class Command(BaseCommand):
         for fmt in [f for f in document.formats if f != "html"]:
             # Each run starts as a worker's job does: the garbage of the previous run
             # collected, so that its collection is not timed with the next document.
-            durations = _timed(lambda fmt=fmt: render(document, convention_year, fmt), runs)
+            durations, collections = _timed_job(
+                lambda fmt=fmt: render(document, convention_year, fmt), runs
+            )
             tracemalloc.start()
-            content = render(document, convention_year, fmt)
-            _, peak = tracemalloc.get_traced_memory()
+            with collected_after():
+                content = render(document, convention_year, fmt)
+                _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             self.stdout.write(
                 f"  {document.slug:<20} {fmt:<5} {statistics.median(durations) * 1000:8.1f} ms"
                 f" (min {min(durations) * 1000:7.1f} ms)"
+                f" + ramasse-miettes {statistics.median(collections) * 1000:5.0f} ms"
                 f"   pic mémoire Python {peak / 1_048_576:6.1f} Mio   {len(content):>8} octets"
             )
 

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from conventions.models import ConventionYear, Department
 from reports.documents import DOCUMENTS, PLANNED_DOCUMENTS, DocumentError, get_document, render
+from reports.pdf import collected_after
 
 
 class Command(BaseCommand):
@@ -36,9 +37,13 @@ class Command(BaseCommand):
             doc = get_document(document, fmt)
         except DocumentError as error:
             raise CommandError(str(error)) from error
-        content = render(doc, convention_year, fmt)
-        try:
-            output.write_bytes(content)
-        except OSError as error:
-            raise CommandError(f"Impossible d'écrire « {output} » : {error.strerror}.") from error
+        # The file is written before the memory of the render is freed, as the worker does.
+        with collected_after():
+            content = render(doc, convention_year, fmt)
+            try:
+                output.write_bytes(content)
+            except OSError as error:
+                raise CommandError(
+                    f"Impossible d'écrire « {output} » : {error.strerror}."
+                ) from error
         self.stdout.write(f"{doc.label} {year} ({department}) : {output} ({len(content)} octets)")
