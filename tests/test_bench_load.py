@@ -202,6 +202,14 @@ def test_bench_documents_prints_the_side_by_side_figures():
     )
 
     text = out.getvalue()
+    # Each document until it is ready, as the worker generates it, then the collector's pass.
+    for fmt in ("pdf", "xlsx"):
+        assert re.search(
+            rf"^  financial-table +{fmt} +\d+\.\d ms \(min +\d+\.\d ms\) \+ ramasse-miettes +\d+ ms"
+            r" +pic mémoire Python +\d+\.\d Mio +\d+ octets$",
+            text,
+            re.MULTILINE,
+        ), text
     timing = r" +\d+\.\d ms \(min +\d+\.\d ms\), 1 essai"
     for label in ("PDF   CALPAE (WeasyPrint)", "XLSX  CALPAE (openpyxl)", "XLSX  XlsxWriter"):
         assert re.search(rf"^  {re.escape(label)}.*{timing}", text, re.MULTILINE), label
