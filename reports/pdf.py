@@ -261,14 +261,11 @@ def collected_after():
     document need not wait for. The worker does it before its next job.
     """
     was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with _cyclic_gc_paused():
         yield
-    finally:
-        if was_enabled:
-            gc.enable()
-            # The render's objects are all young: the collector paused, none was promoted.
-            gc.collect(0)
+    if was_enabled:
+        # The render's objects are all young: the collector paused, none was promoted.
+        gc.collect(0)
 
 
 def html_to_pdf(html: str) -> bytes:
