@@ -35,6 +35,7 @@ from indicators.services import indicator_create, period_create
 from reports.models import Justification
 from reports.selectors import year_tables
 from tests.history import HISTORY_MODELS, history_counts
+from tests.routes import POST_ONLY
 from tests.versions import frozen_version
 
 pytestmark = pytest.mark.django_db
@@ -62,15 +63,6 @@ DISCUSSION = {"reports:comment_add", "reports:comment_resolve"}
 # a 403 that says so.
 ADMIN_ONLY = {
     "actions:import_workbook",
-    "actions:import_workbook_confirm",
-    "actions:import_workbook_cancel",
-}
-# URLs that only accept POST (a button, no page of their own).
-POST_ONLY = {
-    "actions:reinstate",
-    "reports:comment_add",
-    "reports:comment_resolve",
-    "reports:justify",
     "actions:import_workbook_confirm",
     "actions:import_workbook_cancel",
 }

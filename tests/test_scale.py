@@ -48,6 +48,7 @@ from reports.models import ReviewEvent, YearReview
 from reports.selectors import consolidation, consolidation_years, review_state, year_tables
 from reports.workflow import LOCKED_STATES, State
 from tests.history import history_counts
+from tests.routes import POST_ONLY
 from tests.versions import frozen_version
 
 SMALL = Sizes(departements=2, years=2, actions=3, indicators=4)
@@ -58,15 +59,6 @@ FICHE = f"{CODE_PREFIX}01"
 # --- The pages, from the URLconf ----------------------------------------------------------------
 
 NAMESPACES = ("actions", "indicators", "reports")
-# Buttons without a page of their own (POST only): nothing to read.
-POST_ONLY = {
-    "actions:reinstate",
-    "reports:comment_add",
-    "reports:comment_resolve",
-    "reports:justify",
-    "actions:import_workbook_confirm",
-    "actions:import_workbook_cancel",
-}
 # Outside the data of the Départements.
 OUT_OF_SCOPE = {"login", "logout", "health"}
 OBJECT_KINDS = {"exercices": "year", "fiches": "fiche"}
