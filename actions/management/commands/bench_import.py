@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from actions.imports import workbook_file_import
 from actions.models import Action, ActionYear, Budget
 from conventions.models import ConventionYear, Department, Programme, Theme, ThemeYear
-from reports.management.commands.bench_documents import _machine_reference_ms
+from reports.bench import machine_reference_ms
 from reports.tables import (
     Block,
     BudgetLine,
@@ -188,7 +188,7 @@ class Command(BaseCommand):
         generation = time.perf_counter() - start
         filename = f"bench-execution-{year}.xlsx"
 
-        self.stdout.write(f"Référence de la machine : {_machine_reference_ms():.0f} ms")
+        self.stdout.write(f"Référence de la machine : {machine_reference_ms():.0f} ms")
         self.stdout.write(
             f"Classeur d'exécution {year} généré en mémoire en {generation * 1000:.0f} ms : "
             f"{rows} fiches sur {len(themes)} thèmes, {len(table.rows)} lignes de tableau "

@@ -32,23 +32,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from calpae.logging import quiet
 from conventions.models import ConventionYear
+from reports.bench import machine_reference_ms
 from reports.documents import DOCUMENTS, render, render_computed
 from reports.pdf import collected_after
 
 SIDE_BY_SIDE_DOCUMENT = "financial-table"
 OFFICE_TIMEOUT = 180  # seconds, for one conversion
-
-
-def _machine_reference_ms() -> float:
-    """A fixed pure-Python workload (ten million additions, best of three), timed now: the speed
-    of a shared machine varies from hour to hour, and the figures are read against this one
-    (README, « Performances »)."""
-    durations = []
-    for _ in range(3):
-        start = time.perf_counter()
-        sum(range(10_000_000))
-        durations.append(time.perf_counter() - start)
-    return min(durations) * 1000
 
 
 def _timed_job(function: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:
@@ -158,7 +147,7 @@ class Command(BaseCommand):
                 f"Aucun exercice {year} pour le Département {departement} : "
                 "chargez la démonstration (make demo)."
             )
-        self.stdout.write(f"Référence de la machine : {_machine_reference_ms():.0f} ms")
+        self.stdout.write(f"Référence de la machine : {machine_reference_ms():.0f} ms")
         self.stdout.write(
             f"Documents {departement} {year}, {runs} essais (médiane, et le plus rapide : la "
             "machine partagée ajoute du bruit, le minimum est le coût du code), jusqu'au document "

@@ -56,7 +56,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from conventions.management.commands.load_demo import DEMO_ACCOUNTS
-from reports.management.commands.bench_documents import _machine_reference_ms
+from reports.bench import machine_reference_ms
 
 # Run by Locust in its own process, never imported here (Locust patches the standard library
 # for gevent when it is imported).
@@ -253,7 +253,7 @@ class Command(BaseCommand):
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise CommandError("La base n'est pas à jour : lancez « manage.py migrate ».")
-        self.stdout.write(f"Référence de la machine : {_machine_reference_ms():.0f} ms")
+        self.stdout.write(f"Référence de la machine : {machine_reference_ms():.0f} ms")
 
         # Ctrl+C raises KeyboardInterrupt; a SIGTERM (a CI timeout, kill) ends the same way, so
         # that the processes are stopped and the passwords put back in both cases.

@@ -24,7 +24,7 @@ from actions.models import ActionYear
 from calpae.logging import quiet
 from conventions.models import ConventionYear, Department, Region
 from conventions.synthetic import synthetic_departments
-from reports.management.commands.bench_documents import _machine_reference_ms
+from reports.bench import machine_reference_ms
 
 TARGET_MS = 500  # the national consolidated view (issue 7)
 
@@ -93,7 +93,7 @@ class Command(BaseCommand):
         ]
         client = Client(HTTP_HOST=_host())
         client.force_login(superuser)
-        self.stdout.write(f"Référence de la machine : {_machine_reference_ms():.0f} ms")
+        self.stdout.write(f"Référence de la machine : {machine_reference_ms():.0f} ms")
         self.stdout.write(
             f"Base {connection.vendor} : {Department.objects.count()} Départements, "
             f"{ConventionYear.objects.count()} exercices, {ActionYear.objects.count()} fiches ; "
