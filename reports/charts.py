@@ -227,7 +227,9 @@ def _presentation_attributes(root: ET.Element) -> None:
             sheets.append(style.text or "")
             parent.remove(style)
     # One cascade over every sheet of the chart (pygal writes one).
-    css = "\n".join(sheets).replace(chart_id, SCOPE_ID) if chart_id else ""
+    css = "\n".join(sheets)
+    if chart_id:
+        css = css.replace(chart_id, SCOPE_ID)
     matchers = _matchers(css)
     for wrapper in cssselect2.ElementWrapper.from_xml_root(root).iter_subtree():
         for matcher in matchers:
