@@ -12,18 +12,15 @@ from django.utils import timezone
 from django_tasks import task
 
 from reports.models import GeneratedDocument, GenerationStatus, VersionFile
+from reports.pdf import collected_after
+
+# The memory of a render is freed once the document is stored and ready, not before (0.4 s for
+# the Rapport d'exécution): each job runs in ``collected_after``.
 
 
 @task()
+@collected_after()
 def generate_document(generated_id: int) -> None:
-    from reports.pdf import collected_after
-
-    # The memory of the render is freed once the document is ready, not before (0.4 s).
-    with collected_after():
-        _generate_document(generated_id)
-
-
-def _generate_document(generated_id: int) -> None:
     from reports.documents import DOCUMENTS, render
 
     generated = GeneratedDocument.objects.select_related(
@@ -50,17 +47,11 @@ def _generate_document(generated_id: int) -> None:
 
 
 @task()
+@collected_after()
 def freeze_version_file(file_id: int) -> None:
     """A PDF of a transmitted version. The year is locked since its transmission, so the PDF
     prints the transmitted data; the figures are compared again to be sure (an unlock and a
     change before the worker ran would otherwise go unnoticed)."""
-    from reports.pdf import collected_after
-
-    with collected_after():
-        _freeze_version_file(file_id)
-
-
-def _freeze_version_file(file_id: int) -> None:
     from reports.documents import DOCUMENTS, read_documents, render_computed
     from reports.snapshot import figures_sha256, frozen_figures
 
