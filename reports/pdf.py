@@ -263,9 +263,10 @@ def collected_after():
     was_enabled = gc.isenabled()
     with _cyclic_gc_paused():
         yield
-    if was_enabled:
-        # The render's objects are all young: the collector paused, none was promoted.
-        gc.collect(0)
+        if was_enabled:
+            # Still paused, so that no automatic pass comes first. The render's objects are all
+            # young: the collector paused, none was promoted.
+            gc.collect(0)
 
 
 def html_to_pdf(html: str) -> bytes:
